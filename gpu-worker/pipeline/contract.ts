@@ -1,0 +1,50 @@
+import type { OutputKind } from '../../schemas/common.js';
+
+/**
+ * The seam between the worker service (messaging, storage, status) and the image pipeline
+ * (decode -> preprocess -> infer -> postprocess -> refine -> encode). The service only
+ * sees this interface; the pipeline never sees Pub/Sub or Cloud Storage.
+ */
+export interface ProcessRequest {
+  jobId: string;
+  /** The original image bytes as uploaded. */
+  bytes: Buffer;
+  outputs: readonly OutputKind[];
+}
+
+export interface RenderedOutput {
+  kind: OutputKind;
+  data: Buffer;
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+export interface ModelDescriptor {
+  /** Preset or custom model id, e.g. `isnet-general-1024`. */
+  id: string;
+  sha256?: string;
+  /** The execution provider actually in use: `cuda`, `webgpu` or `cpu`. */
+  provider: string;
+}
+
+export interface ProcessResult {
+  outputs: RenderedOutput[];
+  /** Milliseconds per stage: decode, preprocess, queue, infer, postprocess, refine, encode. */
+  timingsMs: Record<string, number>;
+  /** How many images shared the inference run of this one. */
+  batchSize: number;
+}
+
+/**
+ * Safe to call concurrently: concurrent `process` calls are batched into one inference
+ * when the model has a dynamic batch dimension, and one job's CPU stages overlap another's
+ * inference. Permanent input problems reject with a PermanentError carrying a code.
+ */
+export interface ImagePipeline {
+  readonly model: ModelDescriptor;
+  process(request: ProcessRequest): Promise<ProcessResult>;
+  /** Runs one inference on a synthetic input so the first real job is not slow. */
+  warmup(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { CompletionEvent } from './completion.js';
+import { JobMessage } from './job.js';
+import { JobStatus, StatusResponse } from './status.js';
+import { UploadRequest, UploadTicket } from './upload.js';
+
+/** Every contract that gets a checked-in JSON Schema, by file stem. */
+export const CONTRACTS = {
+  'upload-request': UploadRequest,
+  'upload-ticket': UploadTicket,
+  'job-message': JobMessage,
+  'job-status': JobStatus,
+  'status-response': StatusResponse,
+  'completion-event': CompletionEvent,
+} as const satisfies Record<string, z.ZodType>;
+export type ContractName = keyof typeof CONTRACTS;
+
+/** The JSON Schema text for one contract, exactly as checked in under schemas/json/. */
+export function renderJsonSchema(name: ContractName): string {
+  const schema = z.toJSONSchema(CONTRACTS[name], { io: 'input', unrepresentable: 'any' });
+  const withId = { $id: `https://petcutout.dev/schemas/${name}.schema.json`, title: name, ...schema };
+  return `${JSON.stringify(withId, null, 2)}\n`;
+}
