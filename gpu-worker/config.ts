@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { BaseConfig, fields } from '../shared/config.js';
+import { ModelConfig, refineModelConfig } from './model/config.js';
+
+/**
+ * The worker service's own settings (the model's live in gpu-worker/model). Parsed once by
+ * main.ts; everything else receives the parsed object.
+ */
+export const ServiceConfig = z.object({
+  /** pull: streaming pull (worker pool / always-on); push: POST /pubsub/push (scale to zero). */
+  WORKER_MODE: z.enum(['pull', 'push']).default('pull'),
+  PORT: fields.int(1, 65535).default(8080),
+  JOBS_SUBSCRIPTION: fields.resourceId().default('jobs-worker'),
+  /** Jobs held at once; the pipeline batches concurrent jobs into one inference. */
+  WORKER_CONCURRENCY: fields.int(1, 256).default(4),
+  /**
+   * The slowest job we expect (download + inference + encode + upload of a 12 MP photo on
+   * CPU is well under a minute); the lease is extended past it so a slow job is never
+   * redelivered to a second worker while the first still works on it.
+   */
+  MAX_JOB_SECONDS: fields.int(10, 3600).default(300),
+  /** Cloud Run sends SIGKILL 10 s after SIGTERM; leave 2 s for the nacks and the exit. */
+  SHUTDOWN_GRACE_MS: fields.int(0, 600_000).default(8000),
+  /** Reuse outputs of an identical earlier job (same bytes, model and outputs). */
+  CACHE_ENABLED: fields.bool().default(true),
+  /** Must match the subscription's dead-letter policy; only used to label the last attempt in logs. */
+  MAX_DELIVERY_ATTEMPTS: fields.int(5, 100).default(5),
+  /** The CloudEvent `source` of completion events published by this worker. */
+  EVENT_SOURCE: z.string().min(1).default('//petcutout/gpu-worker'),
+  NODE_ENV: z.string().optional(),
+  /** Test hook: hold each job this long before finishing it (SIGTERM / SIGKILL tests). */
+  DEBUG_JOB_DELAY_MS: fields.int(0, 600_000).default(0),
+  /** Test hook: a job whose clientRef equals this fails with a retryable error on every attempt. */
+  DEBUG_FAIL_CLIENT_REF: z.string().min(1).optional(),
+});
+
+/** Test hooks are refused in production so a stray variable cannot slow or fail real jobs. */
+export function refineServiceConfig<T extends { NODE_ENV?: string | undefined; DEBUG_JOB_DELAY_MS: number; DEBUG_FAIL_CLIENT_REF?: string | undefined }>(
+  cfg: T,
+  ctx: z.RefinementCtx,
+): void {
+  if (cfg.NODE_ENV !== 'production') return;
+  if (cfg.DEBUG_JOB_DELAY_MS > 0) ctx.addIssue({ code: 'custom', path: ['DEBUG_JOB_DELAY_MS'], message: 'test hook not allowed when NODE_ENV=production' });
+  if (cfg.DEBUG_FAIL_CLIENT_REF !== undefined) ctx.addIssue({ code: 'custom', path: ['DEBUG_FAIL_CLIENT_REF'], message: 'test hook not allowed when NODE_ENV=production' });
+}
+
+/** Everything the worker reads from its environment: base + service + model. */
+export const WorkerConfig = BaseConfig.extend({ ...ServiceConfig.shape, ...ModelConfig.shape }).superRefine((cfg, ctx) => {
+  refineServiceConfig(cfg, ctx);
+  refineModelConfig(cfg, ctx);
+});
+export type WorkerConfig = z.infer<typeof WorkerConfig>;

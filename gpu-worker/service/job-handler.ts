@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { JobMessage } from '../../schemas/job.js';
+import type { JobStatus, OutputObject } from '../../schemas/status.js';
+import { RetryableError, classify } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { StatusStore, UpdateResult } from '../../shared/status-store.js';
+import type { ImagePipeline } from '../pipeline/contract.js';
+import type { CompletionPublisher } from './completion-publisher.js';
+import { recordInvalidMessage } from './invalid-message.js';
+import type { JobMetrics } from './metrics.js';
+import { parseJobMessage } from './messages.js';
+import { cacheKey, type OutputCache, type ResultsWriter } from './outputs.js';
+import type { BlobStore, Delivery, Publisher, Verdict } from './ports.js';
+import { readPinnedSource } from './source.js';
+import { isTerminal, queuedFromMessage, toFailed, toProcessing, toSucceeded } from './transitions.js';
+
+export interface DebugHooks {
+  /** Hold each job this long after it turns `processing` (tests of SIGTERM and SIGKILL). */
+  delayMs?: number;
+  /** A job with this clientRef fails retryably on every attempt (dead-letter tests). */
+  failClientRef?: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface JobHandlerDeps {
+  log: Logger;
+  statuses: StatusStore;
+  store: BlobStore;
+  results: ResultsWriter;
+  /** Absent when the cache is switched off. */
+  cache?: OutputCache;
+  /** The loaded pipeline, or undefined while the model is still loading. */
+  pipeline: () => ImagePipeline | undefined;
+  completions: CompletionPublisher;
+  deadLetters: Publisher;
+  metrics: JobMetrics;
+  maxDeliveryAttempts: number;
+  now?: () => Date;
+  hooks?: DebugHooks;
+}
+
+/** Resolves to what to do with the delivery; never rejects. */
+export type JobHandler = (delivery: Delivery) => Promise<Verdict>;
+
+/**
+ * One job from message to terminal status: the whole state machine of the worker.
+ * Permanent errors end the job (`failed`, event, ack); retryable ones nack it so Pub/Sub
+ * redelivers and, after the subscription's attempts, dead-letters it.
+ */
+export function createJobHandler(deps: JobHandlerDeps): JobHandler {
+  const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
+  return async (delivery) => {
+    const parsed = parseJobMessage(delivery);
+    if (!parsed.ok) return recordInvalidMessage(deps, delivery, parsed.reason, now);
+    const msg = parsed.message;
+    const log = deps.log.child({
+      jobId: msg.jobId,
+      messageId: delivery.messageId,
+      deliveryAttempt: delivery.deliveryAttempt,
+      ...(msg.trace?.traceparent ? { traceparent: msg.trace.traceparent } : {}),
+    });
+    try {
+      return await runJob(deps, msg, log, now);
+    } catch (err) {
+      return settleFailure(deps, msg, delivery, log, err, now);
+    }
+  };
+}
+
+async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: () => string): Promise<Verdict> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[stage] = performance.now() - t0;
+      deps.metrics.stageDuration(stage, timings[stage]);
+    }
+  };
+
+  // Normally created by the ingest function; rebuilt from the message when missing.
+  const existing = (await deps.statuses.create(queuedFromMessage(msg, now()))).stored;
+  if (isTerminal(existing.doc.state)) return finishAlreadyDone(deps, existing.doc, log);
+
+  // Checked before `processing`, so a worker without a model leaves no trace on the job.
+  const pipeline = deps.pipeline();
+  if (!pipeline) throw new RetryableError('model_not_ready', 'the model is not loaded yet');
+
+  const claimed = await updateStatus(deps.statuses, msg.jobId, (s) => (isTerminal(s.state) ? undefined : toProcessing(s, now())));
+  if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log);
+  log.info({ event: 'job.processing', attempts: claimed.stored.doc.attempts }, 'job processing');
+
+  await applyDebugHooks(deps.hooks, msg);
+
+  const bytes = await timed('download', () => readPinnedSource(deps.store, msg.source));
+  const model = pipeline.model;
+  const key = deps.cache
+    ? cacheKey({ sourceMd5: createHash('md5').update(bytes).digest('base64'), modelId: model.id, ...(model.sha256 ? { modelSha256: model.sha256 } : {}), outputs: msg.outputs })
+    : undefined;
+
+  let outputs: OutputObject[] | undefined;
+  if (deps.cache && key) {
+    const cache = deps.cache;
+    outputs = await timed('cache', () => cache.restore(key, msg.jobId, msg.outputs));
+    deps.metrics.cacheLookup(outputs !== undefined);
+  }
+  const cacheHit = outputs !== undefined;
+  if (!outputs) {
+    const result = await pipeline.process({ jobId: msg.jobId, bytes, outputs: msg.outputs });
+    for (const [stage, ms] of Object.entries(result.timingsMs)) {
+      timings[stage] = ms;
+      deps.metrics.stageDuration(stage, ms);
+    }
+    deps.metrics.batchSize(result.batchSize);
+    const saveToCache = deps.cache && key ? deps.cache.save(key, result.outputs).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache')) : undefined;
+    outputs = await timed('upload', () => deps.results.write(msg.jobId, result.outputs));
+    await saveToCache;
+  }
+  timings['total'] = performance.now() - started;
+
+  const done = outputs;
+  const final = await updateStatus(deps.statuses, msg.jobId, (s) =>
+    isTerminal(s.state) ? undefined : toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit }, now()),
+  );
+  await deps.completions.publish(final.stored.doc);
+  deps.metrics.stageDuration('total', timings['total']);
+  deps.metrics.jobFinished(final.changed ? 'succeeded' : 'skipped');
+  log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
+  return 'ack';
+}
+
+/**
+ * The job already ended, on an earlier delivery or another worker. Its event is published
+ * again: the earlier attempt may have crashed between the status write and the publish,
+ * and the deterministic id makes the repeat harmless.
+ */
+async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger): Promise<Verdict> {
+  await deps.completions.publish(status);
+  deps.metrics.jobFinished('skipped');
+  log.info({ event: 'job.already_terminal', state: status.state }, `job already ${status.state}: acked without work`);
+  return 'ack';
+}
+
+async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: Delivery, log: Logger, err: unknown, now: () => string): Promise<Verdict> {
+  const c = classify(err);
+  if (c.retryable) {
+    deps.metrics.jobFinished('retried');
+    const last = delivery.deliveryAttempt >= deps.maxDeliveryAttempts;
+    log.warn({ event: 'job.retry', code: c.code, err, lastAttempt: last }, last ? 'job failed on its last attempt: it goes to the dead-letter topic' : 'job failed, Pub/Sub will redeliver it');
+    return 'nack';
+  }
+  try {
+    const error = { code: c.code, message: c.message, retryable: false };
+    const final = await updateStatus(deps.statuses, msg.jobId, (s) => (isTerminal(s.state) ? undefined : toFailed(s, error, now())));
+    await deps.completions.publish(final.stored.doc);
+  } catch (recordErr) {
+    // Not recorded, so not done: a redelivery records it (or the dead-letter handler does).
+    deps.metrics.jobFinished('retried');
+    log.warn({ event: 'job.failure_not_recorded', code: c.code, err: recordErr }, 'could not record a permanent failure; Pub/Sub will redeliver');
+    return 'nack';
+  }
+  deps.metrics.jobFinished('failed');
+  log.warn({ event: 'job.failed', code: c.code, err }, `job failed permanently: ${c.code}`);
+  return 'ack';
+}
+
+async function applyDebugHooks(hooks: DebugHooks | undefined, msg: JobMessage): Promise<void> {
+  if (!hooks) return;
+  const sleep = hooks.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  if (hooks.delayMs) await sleep(hooks.delayMs);
+  if (hooks.failClientRef !== undefined && msg.clientRef === hooks.failClientRef) {
+    throw new RetryableError('internal', `debug hook: jobs with clientRef ${hooks.failClientRef} always fail`);
+  }
+}
+
+/** Compare-and-swap through the shared store; a vanished document is worth a retry, not a crash. */
+async function updateStatus(store: StatusStore, jobId: string, change: (current: JobStatus) => JobStatus | undefined): Promise<UpdateResult> {
+  const result = await store.update(jobId, change);
+  if (!result) throw new RetryableError('conflict', `status document of job ${jobId} is missing`);
+  return result;
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { outputKind, type OutputKind } from '../../schemas/common.js';
+import type { OutputObject } from '../../schemas/status.js';
+import { CACHE_PREFIX, OUTPUT_FILES, cacheObjectName, outputObjectName } from '../../shared/paths.js';
+import type { RenderedOutput } from '../pipeline/contract.js';
+import type { BlobStore } from './ports.js';
+
+/**
+ * Outputs in the results bucket: the job's own deterministic names (a redelivered job
+ * overwrites with identical bytes) and a content-addressed cache of earlier results.
+ * Expiry of `cache/` is a bucket lifecycle rule, not code.
+ */
+
+export interface CacheKeyParts {
+  /** MD5 of the original's bytes, base64 as Cloud Storage reports it. */
+  sourceMd5: string;
+  modelId: string;
+  modelSha256?: string;
+  outputs: readonly OutputKind[];
+}
+
+/** @example cacheKey({ sourceMd5: 'rL0Y…', modelId: 'isnet-general-1024', outputs: ['cutout'] }) // 64 hex digits */
+export function cacheKey(parts: CacheKeyParts): string {
+  // Sorted, so ['mask','cutout'] and ['cutout','mask'] share one entry.
+  const outputs = [...parts.outputs].sort().join(',');
+  return createHash('sha256')
+    .update(['v1', parts.sourceMd5, parts.modelId, parts.modelSha256 ?? '', outputs].join('\0'))
+    .digest('hex');
+}
+
+const ManifestEntry = z.object({ kind: outputKind, contentType: z.string(), size: z.number().int().nonnegative(), width: z.number().int().positive(), height: z.number().int().positive() });
+const Manifest = z.object({ version: z.literal(1), outputs: z.array(ManifestEntry).min(1) });
+type ManifestEntry = z.infer<typeof ManifestEntry>;
+
+export const manifestObjectName = (key: string): string => `${CACHE_PREFIX}${key}/manifest.json`;
+
+export class ResultsWriter {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly bucket: string,
+  ) {}
+
+  async write(jobId: string, rendered: readonly RenderedOutput[]): Promise<OutputObject[]> {
+    return Promise.all(
+      rendered.map(async (r) => {
+        const name = outputObjectName(jobId, r.kind);
+        await this.store.write(this.bucket, name, r.data, r.contentType);
+        return { kind: r.kind, bucket: this.bucket, name, contentType: r.contentType, size: r.data.length, width: r.width, height: r.height };
+      }),
+    );
+  }
+}
+
+export class OutputCache {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly bucket: string,
+  ) {}
+
+  /** Copies a complete cache entry to the job's names; undefined on a miss (or a torn entry). */
+  async restore(key: string, jobId: string, wanted: readonly OutputKind[]): Promise<OutputObject[] | undefined> {
+    const entries = await this.manifest(key);
+    if (!entries) return undefined;
+    const byKind = new Map(entries.map((e) => [e.kind, e]));
+    if (!wanted.every((k) => byKind.has(k))) return undefined;
+    return Promise.all(
+      wanted.map(async (kind) => {
+        const e = byKind.get(kind) as ManifestEntry;
+        const name = outputObjectName(jobId, kind);
+        await this.store.copy(this.bucket, cacheObjectName(key, kind), name);
+        return { kind, bucket: this.bucket, name, contentType: e.contentType, size: e.size, width: e.width, height: e.height };
+      }),
+    );
+  }
+
+  /** Writes the objects first and the manifest last: a manifest means a complete entry. */
+  async save(key: string, rendered: readonly RenderedOutput[]): Promise<void> {
+    await Promise.all(rendered.map((r) => this.store.write(this.bucket, cacheObjectName(key, r.kind), r.data, r.contentType)));
+    const manifest = {
+      version: 1,
+      outputs: rendered.map((r) => ({ kind: r.kind, contentType: r.contentType || OUTPUT_FILES[r.kind].contentType, size: r.data.length, width: r.width, height: r.height })),
+    };
+    await this.store.write(this.bucket, manifestObjectName(key), Buffer.from(JSON.stringify(manifest)), 'application/json');
+  }
+
+  private async manifest(key: string): Promise<ManifestEntry[] | undefined> {
+    const meta = await this.store.stat(this.bucket, manifestObjectName(key));
+    if (!meta) return undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse((await this.store.read(this.bucket, manifestObjectName(key))).toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    const parsed = Manifest.safeParse(raw);
+    return parsed.success ? parsed.data.outputs : undefined;
+  }
+}

@@ -1,0 +1,160 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../shared/logger.js';
+import type { StatusStore } from '../../shared/status-store.js';
+import type { ImagePipeline } from '../pipeline/contract.js';
+import { CompletionPublisher } from './completion-publisher.js';
+import { Dispatcher } from './dispatcher.js';
+import { createHttpApp } from './http.js';
+import { createJobHandler, type DebugHooks } from './job-handler.js';
+import { WorkerMetrics } from './metrics.js';
+import { OutputCache, ResultsWriter } from './outputs.js';
+import type { BlobStore, Publisher } from './ports.js';
+import { PullConsumer, type SubscriptionLike } from './pull.js';
+import { createPushHandler } from './push.js';
+import { Readiness } from './readiness.js';
+import { Shutdown } from './shutdown.js';
+import { loadWithRetry } from './model-loader.js';
+
+export interface WorkerSettings {
+  mode: 'pull' | 'push';
+  port: number;
+  /** Host to bind; undefined means all interfaces. */
+  host?: string;
+  resultsBucket: string;
+  eventSource: string;
+  cacheEnabled: boolean;
+  shutdownGraceMs: number;
+  maxDeliveryAttempts: number;
+  hooks?: DebugHooks;
+}
+
+export interface WorkerAdapters {
+  store: BlobStore;
+  statuses: StatusStore;
+  completions: Publisher;
+  deadLetters: Publisher;
+  /** Opens the subscription (pull mode only), called once the model is ready. */
+  subscribe?: () => SubscriptionLike;
+  loadPipeline: () => Promise<ImagePipeline>;
+  /** Load errors that no retry fixes (bad checksum, REQUIRE_GPU without a GPU): the process should exit. */
+  isFatalLoadError: (err: unknown) => boolean;
+}
+
+/**
+ * The worker service, assembled from settings and adapters: HTTP first (health checks
+ * answer while the model loads), then the model, then consumption. main.ts owns the
+ * process (signals, exit codes); this class owns the order of things.
+ */
+export class Worker {
+  readonly metrics = new WorkerMetrics();
+  readonly readiness = new Readiness();
+  readonly dispatcher: Dispatcher;
+  private pipeline: ImagePipeline | undefined;
+  private server: Server | undefined;
+  private consumer: PullConsumer | undefined;
+  private readonly shutdown: Shutdown;
+  private stopLoading = false;
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly adapters: WorkerAdapters,
+    private readonly log: Logger,
+  ) {
+    const handler = createJobHandler({
+      log,
+      statuses: adapters.statuses,
+      store: adapters.store,
+      results: new ResultsWriter(adapters.store, settings.resultsBucket),
+      ...(settings.cacheEnabled ? { cache: new OutputCache(adapters.store, settings.resultsBucket) } : {}),
+      pipeline: () => this.pipeline,
+      completions: new CompletionPublisher(adapters.completions, settings.eventSource),
+      deadLetters: adapters.deadLetters,
+      metrics: this.metrics,
+      maxDeliveryAttempts: settings.maxDeliveryAttempts,
+      ...(settings.hooks ? { hooks: settings.hooks } : {}),
+    });
+    this.dispatcher = new Dispatcher(handler, (n) => this.metrics.inFlight.set(n));
+    this.shutdown = new Shutdown({
+      log,
+      readiness: this.readiness,
+      dispatcher: this.dispatcher,
+      graceMs: settings.shutdownGraceMs,
+      stopConsuming: async () => {
+        this.stopLoading = true;
+        await this.consumer?.stop();
+      },
+      closeServer: () => this.closeServer(),
+      closePipeline: async () => {
+        await this.pipeline?.close();
+      },
+    });
+  }
+
+  /** Starts the HTTP server; resolves with the bound port. */
+  async listen(): Promise<number> {
+    const app = createHttpApp({
+      readiness: this.readiness,
+      registry: this.metrics.registry,
+      warmup: async () => {
+        if (!this.pipeline) throw new Error('model not loaded');
+        await this.pipeline.warmup();
+      },
+      ...(this.settings.mode === 'push' ? { push: createPushHandler({ dispatcher: this.dispatcher, readiness: this.readiness, log: this.log }) } : {}),
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(this.settings.port, this.settings.host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    this.server = server;
+    const port = (server.address() as AddressInfo).port;
+    this.log.info({ event: 'http.listening', port, mode: this.settings.mode }, `listening on :${port}`);
+    return port;
+  }
+
+  /**
+   * Loads and warms the model. Transient failures keep /readyz at 503 with the reason and
+   * retry; fatal ones reject (the caller exits non-zero).
+   */
+  async loadModel(): Promise<ImagePipeline> {
+    const t0 = performance.now();
+    const pipeline = await loadWithRetry({
+      load: this.adapters.loadPipeline,
+      isFatal: this.adapters.isFatalLoadError,
+      readiness: this.readiness,
+      log: this.log,
+      stopped: () => this.stopLoading,
+    });
+    this.readiness.warming();
+    await pipeline.warmup();
+    this.pipeline = pipeline;
+    const seconds = (performance.now() - t0) / 1000;
+    this.metrics.modelLoaded(seconds, pipeline.model.id, pipeline.model.provider);
+    this.readiness.ready(pipeline.model);
+    this.log.info({ event: 'model.ready', model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: Math.round(seconds * 1000) / 1000 }, `model ${pipeline.model.id} ready on ${pipeline.model.provider}`);
+    return pipeline;
+  }
+
+  /** Pull mode: open the streams. Push mode needs nothing: the endpoint is live once ready. */
+  startConsuming(): void {
+    if (this.settings.mode !== 'pull' || this.readiness.state.phase === 'draining') return;
+    if (!this.adapters.subscribe) throw new Error('pull mode needs a subscription');
+    this.consumer = new PullConsumer(this.adapters.subscribe(), this.dispatcher, this.log);
+    this.consumer.start();
+  }
+
+  stop(signal: string): Promise<void> {
+    return this.shutdown.run(signal);
+  }
+
+  private async closeServer(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive connections would hold close() open; the drain already answered every push.
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 200).unref();
+    });
+  }
+}
