@@ -1,0 +1,100 @@
+import { JobMessage } from '../schemas/job.js';
+import { isJobId } from '../shared/ids.js';
+import { isTerminal, newStatus, transition, type StoredStatus } from '../shared/status-store.js';
+import type { JobStatus } from '../schemas/status.js';
+import type { Deps } from './deps.js';
+import { PubSubPublishedEvent } from './events.js';
+import { COMPLETION_PUBLISHED_LABEL, publishCompletion } from './publish.js';
+
+export interface DeadLetterSettings {
+  completionsTopic: string;
+}
+
+export type DeadLetterOutcome = 'ignored' | 'failed' | 'already_terminal' | 'republished';
+
+const DELIVERY_COUNT_ATTRIBUTE = 'CloudPubSubDeadLetterSourceDeliveryCount';
+
+/**
+ * onDeadLetter: a JobMessage the worker could not finish in N deliveries. Record the job
+ * as `failed` (unless it already ended) and tell subscribers. Idempotent: the CAS update
+ * moves the job once; the completion event is re-sent only while the document lacks the
+ * label saying it went out, and its id is deterministic so subscribers deduplicate.
+ */
+export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings): (event: unknown) => Promise<DeadLetterOutcome> {
+  const baseLog = deps.logger.child({ handler: 'onDeadLetter' });
+
+  return async (raw) => {
+    const parsed = PubSubPublishedEvent.safeParse(raw);
+    if (!parsed.success) {
+      baseLog.error({ event: 'deadletter.invalid_event', issues: parsed.error.issues }, 'ignoring an event that is not a Pub/Sub message');
+      return 'ignored';
+    }
+    const { message } = parsed.data.data;
+    const payload = decode(message.data);
+    const job = JobMessage.safeParse(payload);
+    // A message that is not a valid JobMessage may still name its job: fail that job rather than lose it.
+    const jobId = job.success ? job.data.jobId : jobIdOf(payload);
+    if (jobId === undefined) {
+      baseLog.error({ event: 'deadletter.unparseable', messageId: message.messageId }, 'dead-lettered message names no job; acknowledging');
+      return 'ignored';
+    }
+    const attempts = Number(message.attributes?.[DELIVERY_COUNT_ATTRIBUTE] ?? '0') || 0;
+    const log = baseLog.child({ jobId, messageId: message.messageId, deliveryCount: attempts });
+    const now = deps.clock.now();
+    const error = {
+      code: 'dead_lettered',
+      message: `processing did not succeed after ${attempts || 'several'} delivery attempts; the job was dead-lettered`,
+      retryable: false,
+    };
+    const fail = (doc: JobStatus): JobStatus | undefined =>
+      isTerminal(doc.state) ? undefined : transition(doc, 'failed', now, { error, attempts: Math.max(doc.attempts, attempts) });
+
+    let stored: StoredStatus;
+    let changed: boolean;
+    const updated = await deps.statusStore.update(jobId, fail);
+    if (updated) {
+      ({ stored, changed } = updated);
+    } else if (job.success) {
+      // No document (it should exist): create the failed one from the message itself.
+      const m = job.data;
+      const doc = newStatus(
+        { jobId, state: 'failed', trigger: m.trigger, source: m.source, outputsRequested: m.outputs, attempts, error, ...(m.clientRef !== undefined ? { clientRef: m.clientRef } : {}) },
+        now,
+      );
+      const created = await deps.statusStore.create(doc);
+      stored = created.stored;
+      changed = created.created;
+    } else {
+      log.error({ event: 'deadletter.no_document' }, 'no status document and no usable message; acknowledging');
+      return 'ignored';
+    }
+
+    const ours = stored.doc.state === 'failed' && stored.doc.error?.code === 'dead_lettered';
+    if (!ours || (!changed && stored.labels[COMPLETION_PUBLISHED_LABEL])) {
+      log.info({ event: 'deadletter.already_terminal', state: stored.doc.state }, 'job already ended; nothing to do');
+      return 'already_terminal';
+    }
+    const messageId = await publishCompletion(deps.publisher, settings.completionsTopic, stored.doc, 'failed');
+    try {
+      await deps.statusStore.label(jobId, { [COMPLETION_PUBLISHED_LABEL]: messageId });
+    } catch (err) {
+      log.warn({ event: 'deadletter.label_failed', err }, 'completion published, but could not record it');
+    }
+    log.warn({ event: 'job.dead_lettered', code: 'dead_lettered' }, 'job marked failed after dead-lettering');
+    return changed ? 'failed' : 'republished';
+  };
+}
+
+function decode(data: string | undefined): unknown {
+  if (!data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function jobIdOf(payload: unknown): string | undefined {
+  const id = typeof payload === 'object' && payload !== null ? (payload as { jobId?: unknown }).jobId : undefined;
+  return typeof id === 'string' && isJobId(id) ? id : undefined;
+}

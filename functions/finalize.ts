@@ -1,0 +1,149 @@
+import { ACCEPTED_CONTENT_TYPES, type AcceptedContentType } from '../schemas/common.js';
+import type { JobStatus } from '../schemas/status.js';
+import type { PermanentCode } from '../shared/errors.js';
+import { batchJobId, isJobId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { triggerFor, UPLOAD_PREFIX } from '../shared/paths.js';
+import { newStatus, type StoredStatus } from '../shared/status-store.js';
+import type { Deps } from './deps.js';
+import { FinalizedEvent, type StorageObjectData } from './events.js';
+import { COMPLETION_PUBLISHED_LABEL, JOB_PUBLISHED_LABEL, jobMessageFor, publishCompletion, publishJob } from './publish.js';
+import { clientRefFrom, outputsFrom } from './upload-metadata.js';
+import { validateImage, type ImageLimits } from './validate-image.js';
+
+export interface FinalizeSettings {
+  uploadsBucket: string;
+  jobsTopic: string;
+  completionsTopic: string;
+  limits: ImageLimits;
+}
+
+/** What one delivery did; returned for tests and logs, ignored by the framework. */
+export type FinalizeOutcome = 'ignored' | 'queued' | 'rejected' | 'duplicate' | 'republished' | 'superseded';
+
+const UPLOAD_NAME = /^uploads\/([0-9a-f]{32})\/original$/;
+
+/**
+ * onObjectFinalized: validate the new object and either queue a job or record a rejection.
+ *
+ * Delivery is at least once, so each step is safe to repeat:
+ * - the status document is created create-only, so only one delivery creates it;
+ * - after the JobMessage (or rejection event) is published, the document is labelled; a
+ *   later delivery that finds a document without that label re-publishes, because the
+ *   earlier delivery may have died between creating the document and publishing. The
+ *   worker and completion subscribers deduplicate, so a rare double publish is harmless,
+ *   while a lost one would leave the job `queued` forever.
+ * Storage or Pub/Sub failures throw, so the platform redelivers; invalid input never does.
+ */
+export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (event: unknown) => Promise<FinalizeOutcome> {
+  const baseLog = deps.logger.child({ handler: 'onObjectFinalized' });
+
+  return async (raw) => {
+    const parsed = FinalizedEvent.safeParse(raw);
+    if (!parsed.success) {
+      // Redelivering a malformed event cannot fix it: log and acknowledge.
+      baseLog.error({ event: 'finalize.invalid_event', issues: parsed.error.issues }, 'ignoring an event that is not an object-finalized event');
+      return 'ignored';
+    }
+    const object = parsed.data.data;
+    const target = jobTarget(object, settings.uploadsBucket);
+    if (!target) {
+      baseLog.debug({ event: 'finalize.ignored', bucket: object.bucket, object: object.name }, 'not an upload or batch drop');
+      return 'ignored';
+    }
+    const { jobId, trigger } = target;
+    const log = baseLog.child({ jobId, object: object.name, generation: object.generation, eventId: parsed.data.id });
+
+    // A redelivery usually finds the document already there: skip the download.
+    const existing = await deps.statusStore.get(jobId);
+    if (existing) return settleExisting(existing, object, log);
+
+    // Size limits are checked from the event first, so an oversized object is never downloaded.
+    const skipRead = object.size === 0 || object.size > settings.limits.maxBytes;
+    const read = skipRead
+      ? { body: Buffer.alloc(0), truncated: false }
+      : await deps.objects.read(object.bucket, object.name, object.generation, settings.limits.maxBytes);
+    const now = deps.clock.now();
+    const source = {
+      bucket: object.bucket,
+      name: object.name,
+      generation: object.generation,
+      size: object.size,
+      ...(object.md5Hash ? { md5Hash: object.md5Hash } : {}),
+    };
+    const outputsRequested = trigger === 'upload' ? outputsFrom(object.metadata) : outputsFrom(undefined);
+    const clientRef = trigger === 'upload' ? clientRefFrom(object.metadata) : undefined;
+    const common = { jobId, trigger, outputsRequested, ...(clientRef !== undefined ? { clientRef } : {}) };
+
+    if (read === undefined) {
+      return reject({ ...common, source: withDeclaredType(source, object.contentType) }, 'source_missing', `object generation ${object.generation} no longer exists`);
+    }
+    const verdict = await validateImage(
+      { body: read.body, size: object.size, declaredType: object.contentType, contentIsAuthoritative: trigger === 'batch' },
+      settings.limits,
+    );
+    if (!verdict.ok) return reject({ ...common, source: withDeclaredType(source, object.contentType) }, verdict.code, verdict.message);
+    if (verdict.note) log.warn({ event: 'finalize.content_type_corrected', note: verdict.note }, 'declared type differs from content; content wins for batch drops');
+
+    const doc = newStatus({ ...common, state: 'queued', source: { ...source, contentType: verdict.contentType, width: verdict.width, height: verdict.height } }, now);
+    const created = await deps.statusStore.create(doc);
+    if (!created.created) return settleExisting(created.stored, object, log);
+    await publishAndLabel(created.stored.doc, log);
+    log.info({ event: 'upload.queued', trigger, width: verdict.width, height: verdict.height }, 'job queued');
+    return 'queued';
+
+    async function reject(fields: Pick<JobStatus, 'jobId' | 'trigger' | 'outputsRequested' | 'source' | 'clientRef'>, code: PermanentCode, message: string): Promise<FinalizeOutcome> {
+      log.warn({ event: 'upload.rejected', code, trigger, size: object.size, contentType: object.contentType }, message);
+      const rejected = newStatus({ ...fields, state: 'rejected', error: { code, message, retryable: false } }, now);
+      const result = await deps.statusStore.create(rejected);
+      if (!result.created) return settleExisting(result.stored, object, log);
+      await publishAndLabel(result.stored.doc, log);
+      return 'rejected';
+    }
+  };
+
+  /** A document exists: finish whatever an earlier delivery may not have finished. */
+  async function settleExisting(stored: StoredStatus, object: StorageObjectData, log: Logger): Promise<FinalizeOutcome> {
+    const { doc } = stored;
+    if (doc.source.generation !== undefined && doc.source.generation !== object.generation) {
+      // A second PUT to the same signed URL: the job belongs to the first generation.
+      log.warn({ event: 'finalize.superseded', jobGeneration: doc.source.generation }, 'ignoring a later generation of an upload that already has a job');
+      return 'superseded';
+    }
+    const pending = (doc.state === 'queued' && !stored.labels[JOB_PUBLISHED_LABEL]) || (doc.state === 'rejected' && !stored.labels[COMPLETION_PUBLISHED_LABEL]);
+    if (!pending) {
+      log.info({ event: 'finalize.duplicate', state: doc.state }, 'duplicate delivery; nothing to do');
+      return 'duplicate';
+    }
+    log.warn({ event: 'finalize.republish', state: doc.state }, 'document exists but its message may not have been published; publishing again');
+    await publishAndLabel(doc, log);
+    return 'republished';
+  }
+
+  async function publishAndLabel(doc: JobStatus, log: Logger): Promise<void> {
+    const queued = doc.state === 'queued';
+    const messageId = queued
+      ? await publishJob(deps.publisher, settings.jobsTopic, jobMessageFor(doc))
+      : await publishCompletion(deps.publisher, settings.completionsTopic, doc, 'rejected');
+    try {
+      await deps.statusStore.label(doc.jobId, { [queued ? JOB_PUBLISHED_LABEL : COMPLETION_PUBLISHED_LABEL]: messageId });
+    } catch (err) {
+      // The message is out; without the label a redelivery publishes once more, which is harmless.
+      log.warn({ event: 'finalize.label_failed', err }, 'published, but could not record it');
+    }
+  }
+}
+
+function jobTarget(object: StorageObjectData, uploadsBucket: string): { jobId: string; trigger: 'upload' | 'batch' } | undefined {
+  if (object.bucket !== uploadsBucket) return undefined;
+  const trigger = triggerFor(object.name);
+  if (trigger === 'batch') return { jobId: batchJobId(object.bucket, object.name, object.generation), trigger };
+  if (trigger !== 'upload' || !object.name.startsWith(UPLOAD_PREFIX)) return undefined;
+  // Only the server-chosen name: anything else under uploads/ is not ours to process.
+  const id = UPLOAD_NAME.exec(object.name)?.[1];
+  return id !== undefined && isJobId(id) ? { jobId: id, trigger } : undefined;
+}
+
+function withDeclaredType<T extends object>(source: T, declared: string | undefined): T & { contentType?: AcceptedContentType } {
+  return (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(declared ?? '') ? { ...source, contentType: declared as AcceptedContentType } : source;
+}

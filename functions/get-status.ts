@@ -1,0 +1,92 @@
+import { StatusResponse } from '../schemas/status.js';
+import { parseOrThrow } from '../schemas/parse.js';
+import { isJobId } from '../shared/ids.js';
+import type { Deps } from './deps.js';
+import type { HttpHandler } from './create-upload.js';
+import { applyCors, header, sendError, sendJson, type CorsPolicy } from './http.js';
+
+export interface GetStatusSettings {
+  resultsBucket: string;
+  downloadUrlTtlSeconds: number;
+  allowedOrigins: readonly string[];
+}
+
+// `/jobs/{id}` at the end of whatever prefix the gateway or function URL adds.
+const JOB_PATH = /(?:^|\/)jobs\/([^/]*)\/?$/;
+
+/**
+ * `GET /jobs/{jobId}`: the status document, plus signed download URLs once it succeeded.
+ *
+ * The ETag is the document's generation. Download URLs are minted per time window (half
+ * their lifetime), and the window is part of a succeeded job's ETag, so a 304 never
+ * leaves a client holding URLs with less than half their lifetime left.
+ */
+export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'clock' | 'logger'>, settings: GetStatusSettings): HttpHandler {
+  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'HEAD', 'OPTIONS'], requestHeaders: ['If-None-Match'], exposedHeaders: ['ETag'] };
+  const windowMs = (settings.downloadUrlTtlSeconds * 1000) / 2;
+  const log = deps.logger.child({ handler: 'getStatus' });
+
+  return async (req, res) => {
+    if (applyCors(req, res, cors)) return;
+    res.set('Cache-Control', 'no-store');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.set('Allow', 'GET, HEAD, OPTIONS');
+      return sendError(res, 405, 'method_not_allowed', `use GET to read a job's status, not ${req.method}`);
+    }
+    const match = JOB_PATH.exec(req.path);
+    if (!match) return sendError(res, 404, 'not_found', 'expected a path of the form /jobs/{jobId}');
+    const jobId = safeDecode(match[1] ?? '');
+    if (jobId === undefined || !isJobId(jobId)) {
+      return sendError(res, 400, 'bad_request', 'jobId must be 32 lower-case hex digits', { fields: ['jobId'] });
+    }
+
+    const window = Math.floor(deps.clock.now().getTime() / windowMs);
+    try {
+      const head = await deps.statusStore.head(jobId);
+      if (!head) return sendError(res, 404, 'not_found', `no job ${jobId}`);
+      // The window suffix is added for every state, so the ETag stays cheap to compare
+      // before downloading: a succeeded job's URLs are renewed each window.
+      const inm = header(req, 'if-none-match');
+      if (inm !== undefined && etagMatches(inm, etagFor(head.generation, window))) {
+        res.set('ETag', etagFor(head.generation, window));
+        return void res.status(304).end();
+      }
+      const stored = await deps.statusStore.get(jobId);
+      if (!stored) return sendError(res, 404, 'not_found', `no job ${jobId}`);
+      const { doc } = stored;
+      let downloads: StatusResponse['downloads'];
+      if (doc.state === 'succeeded' && doc.outputs?.length) {
+        const expiresAt = new Date((window + 2) * windowMs);
+        downloads = {};
+        for (const output of doc.outputs) {
+          const url = await deps.objects.signedUrl({ bucket: output.bucket, name: output.name, method: 'GET', expiresAt });
+          downloads[output.kind] = { url, expiresAt: expiresAt.toISOString() };
+        }
+      }
+      const body = parseOrThrow(StatusResponse, 'StatusResponse', downloads ? { ...doc, downloads } : doc);
+      res.set('ETag', etagFor(stored.generation, window));
+      sendJson(res, 200, body);
+    } catch (err) {
+      log.error({ event: 'status.read_failed', jobId, err }, 'could not read the status document');
+      res.set('Retry-After', '2');
+      sendError(res, 503, 'unavailable', 'the job status cannot be read right now; try again shortly');
+    }
+  };
+}
+
+function etagFor(generation: string, window: number): string {
+  return `"${generation}.${window}"`;
+}
+
+function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
