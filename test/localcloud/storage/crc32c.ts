@@ -1,0 +1,62 @@
+// CRC32C (Castagnoli), the checksum Cloud Storage reports as `crc32c`.
+// Slicing-by-8: eight 256-entry tables let the loop consume 8 bytes per step, which keeps a
+// 50 MB upload well above 100 MB/s without a native addon.
+
+const POLY_REVERSED = 0x82f63b78;
+
+function buildTables(): Uint32Array[] {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const t0 = tables[0]!;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REVERSED : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t0[n]!;
+    for (let k = 1; k < 8; k++) {
+      c = t0[c & 0xff]! ^ (c >>> 8);
+      tables[k]![n] = c >>> 0;
+    }
+  }
+  return tables;
+}
+
+const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
+  Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+];
+
+/** Continues a CRC32C over `bytes`; start with `crc32cUpdate(0, first)`. Returns the unsigned CRC. */
+export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
+  let c = ~crc >>> 0;
+  let i = 0;
+  const len = bytes.length;
+  const end8 = len - (len % 8);
+  while (i < end8) {
+    const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    c =
+      T7[lo & 0xff]! ^
+      T6[(lo >>> 8) & 0xff]! ^
+      T5[(lo >>> 16) & 0xff]! ^
+      T4[lo >>> 24]! ^
+      T3[bytes[i + 4]!]! ^
+      T2[bytes[i + 5]!]! ^
+      T1[bytes[i + 6]!]! ^
+      T0[bytes[i + 7]!]!;
+    i += 8;
+  }
+  while (i < len) c = T0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** The wire form Cloud Storage uses: the 4 CRC bytes big-endian, base64. */
+export function crc32cToBase64(crc: number): string {
+  const buf = Buffer.alloc(4);
+  buf.writeUInt32BE(crc >>> 0, 0);
+  return buf.toString('base64');
+}
+
+/** CRC32C of a whole buffer, in wire form. @example crc32cBase64(Buffer.from('hello')) */
+export function crc32cBase64(bytes: Uint8Array): string {
+  return crc32cToBase64(crc32cUpdate(0, bytes));
+}
