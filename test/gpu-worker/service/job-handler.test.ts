@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { JobMessage } from '../../../schemas/job.js';
+import type { JobStatus } from '../../../schemas/status.js';
+import { fromPubSubMessage } from '../../../shared/completion.js';
+import { PermanentError, RetryableError } from '../../../shared/errors.js';
+import { outputObjectName } from '../../../shared/paths.js';
+import type { ImagePipeline } from '../../../gpu-worker/pipeline/contract.js';
+import { CompletionPublisher } from '../../../gpu-worker/service/completion-publisher.js';
+import { createJobHandler, type DebugHooks } from '../../../gpu-worker/service/job-handler.js';
+import { OutputCache, ResultsWriter } from '../../../gpu-worker/service/outputs.js';
+import { queuedFromMessage, toSucceeded } from '../../../gpu-worker/service/transitions.js';
+import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, fakeStatusStore, jobMessage, silentLogger } from './fakes.js';
+
+const NOW = new Date('2026-11-23T18:00:01.000Z');
+const OTHER_JOB = 'fedcba9876543210fedcba9876543210';
+
+function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
+  const store = new FakeBlobStore();
+  const { store: statuses } = fakeStatusStore();
+  const completions = new FakePublisher();
+  const deadLetters = new FakePublisher();
+  const pipeline = new FakePipeline();
+  const metrics = new RecordingMetrics();
+  const h = {
+    store,
+    statuses,
+    completions,
+    deadLetters,
+    pipeline,
+    metrics,
+    loaded: pipeline as ImagePipeline | undefined,
+    handle: createJobHandler({
+      log: silentLogger(),
+      statuses,
+      store,
+      results: new ResultsWriter(store, RESULTS),
+      ...(options.cache === false ? {} : { cache: new OutputCache(store, RESULTS) }),
+      pipeline: () => h.loaded,
+      completions: new CompletionPublisher(completions, '//petcutout/test-worker'),
+      deadLetters,
+      metrics,
+      maxDeliveryAttempts: 5,
+      now: () => NOW,
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    }),
+    /** Uploads an original and queues its job the way the ingest function does. */
+    async submit(jobId = JOB_ID, bytes = Buffer.from('photo-bytes'), extra: Partial<JobMessage> = {}): Promise<JobMessage> {
+      const generation = store.put(UPLOADS, `uploads/${jobId}/original`, bytes, 'image/jpeg');
+      const msg = jobMessage({ jobId, generation, ...extra });
+      await statuses.create(queuedFromMessage(msg, '2026-11-23T18:00:00.000Z'));
+      return msg;
+    },
+    async status(jobId = JOB_ID): Promise<JobStatus | undefined> {
+      return (await statuses.get(jobId))?.doc;
+    },
+    events() {
+      return completions.messages.map((m) => fromPubSubMessage(m));
+    },
+  };
+  return h;
+}
+
+describe('job handler: one job from message to terminal status', () => {
+  it('processes a queued job: outputs under deterministic names, succeeded, event, ack', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    assert.equal(await h.handle(delivery(msg)), 'ack');
+
+    const status = await h.status();
+    assert.equal(status?.state, 'succeeded');
+    assert.deepEqual(status?.transitions.map((t) => t.state), ['queued', 'processing', 'succeeded']);
+    assert.equal(status?.attempts, 1);
+    assert.equal(status?.cacheHit, false);
+    assert.deepEqual(status?.model, { id: 'fake-model', provider: 'cpu', sha256: 'a'.repeat(64) });
+    assert.deepEqual(status?.outputs?.map((o) => [o.kind, o.name, o.width, o.height]), [
+      ['cutout', outputObjectName(JOB_ID, 'cutout'), 40, 30],
+      ['mask', outputObjectName(JOB_ID, 'mask'), 40, 30],
+    ]);
+    for (const o of status?.outputs ?? []) assert.equal(h.store.get(RESULTS, o.name)?.data.length, o.size);
+    for (const stage of ['download', 'decode', 'infer', 'encode', 'upload', 'total']) assert.ok(stage in (status?.timingsMs ?? {}), stage);
+
+    const [event, ...more] = h.events();
+    assert.equal(more.length, 0);
+    assert.equal(event?.id, `${JOB_ID}:succeeded`);
+    assert.equal(event?.source, '//petcutout/test-worker');
+    assert.equal(h.completions.messages[0]?.attributes['ce-type'], 'com.petcutout.job.completed.v1');
+    assert.deepEqual(event?.data.outputs, status?.outputs);
+    assert.deepEqual(h.metrics.outcomes, ['succeeded']);
+  });
+
+  it('handles the same message twice with one set of outputs and one terminal status', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    assert.equal(await h.handle(delivery(msg, 1)), 'ack');
+    const writes = h.store.writes.length;
+    assert.equal(await h.handle(delivery(msg, 2)), 'ack');
+
+    assert.equal(h.pipeline.calls.length, 1);
+    assert.equal(h.store.writes.length, writes, 'no second set of outputs');
+    const status = await h.status();
+    assert.deepEqual(status?.transitions.map((t) => t.state), ['queued', 'processing', 'succeeded']);
+    // The event is published again (the first attempt may have died before publishing), with the same id.
+    assert.deepEqual(h.completions.ids(), [`${JOB_ID}:succeeded`, `${JOB_ID}:succeeded`]);
+    assert.deepEqual(h.completions.messages[0], h.completions.messages[1]);
+    assert.deepEqual(h.metrics.outcomes, ['succeeded', 'skipped']);
+  });
+
+  it('acks a job already in a terminal state without work', async () => {
+    for (const terminal of ['succeeded', 'failed', 'rejected'] as const) {
+      const h = harness();
+      const msg = await h.submit();
+      await h.statuses.update(JOB_ID, (s) => ({ ...s, state: terminal, transitions: [...s.transitions, { state: terminal, at: NOW.toISOString() }] }));
+      assert.equal(await h.handle(delivery(msg)), 'ack', terminal);
+      assert.equal(h.pipeline.calls.length, 0, terminal);
+      assert.deepEqual(h.completions.ids(), [`${JOB_ID}:${terminal}`], terminal);
+    }
+  });
+
+  const failures: Array<{ name: string; error: Error; verdict: 'ack' | 'nack'; state: string; code?: string; events: string[]; outcome: string }> = [
+    { name: 'permanent pipeline error', error: new PermanentError('corrupt', 'JPEG data ends early'), verdict: 'ack', state: 'failed', code: 'corrupt', events: [`${JOB_ID}:failed`], outcome: 'failed' },
+    { name: 'permanent model contract error', error: new PermanentError('model_contract', 'bad output shape'), verdict: 'ack', state: 'failed', code: 'model_contract', events: [`${JOB_ID}:failed`], outcome: 'failed' },
+    { name: 'retryable pipeline error', error: new RetryableError('unavailable', 'GPU busy'), verdict: 'nack', state: 'processing', events: [], outcome: 'retried' },
+    { name: 'unknown error (a bug): retried, then dead-lettered by Pub/Sub', error: new TypeError('x is undefined'), verdict: 'nack', state: 'processing', events: [], outcome: 'retried' },
+  ];
+  for (const f of failures) {
+    it(`${f.name} -> ${f.verdict}, status ${f.state}`, async () => {
+      const h = harness();
+      const msg = await h.submit();
+      h.pipeline.fail = f.error;
+      assert.equal(await h.handle(delivery(msg)), f.verdict);
+      const status = await h.status();
+      assert.equal(status?.state, f.state);
+      assert.equal(status?.error?.code, f.code);
+      assert.deepEqual(h.completions.ids(), f.events);
+      assert.deepEqual(h.metrics.outcomes, [f.outcome]);
+      assert.deepEqual(h.store.names(`${RESULTS}/jobs/${JOB_ID}/`).filter((n) => !n.endsWith('status.json')), []);
+    });
+  }
+
+  it('a retried job that then succeeds counts its attempts and keeps one processing transition', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    h.pipeline.fail = new RetryableError('unavailable', 'blip');
+    assert.equal(await h.handle(delivery(msg, 1)), 'nack');
+    h.pipeline.fail = undefined;
+    assert.equal(await h.handle(delivery(msg, 2)), 'ack');
+    const status = await h.status();
+    assert.equal(status?.attempts, 2);
+    assert.deepEqual(status?.transitions.map((t) => t.state), ['queued', 'processing', 'succeeded']);
+  });
+
+  const sourceCases = [
+    { name: 'replaced after the job was created', change: (h: ReturnType<typeof harness>) => h.store.put(UPLOADS, `uploads/${JOB_ID}/original`, Buffer.from('other')), code: 'source_changed' },
+    { name: 'deleted after the job was created', change: (h: ReturnType<typeof harness>) => h.store.delete(UPLOADS, `uploads/${JOB_ID}/original`), code: 'source_missing' },
+  ];
+  for (const c of sourceCases) {
+    it(`original ${c.name} -> failed ${c.code}`, async () => {
+      const h = harness();
+      const msg = await h.submit();
+      c.change(h);
+      assert.equal(await h.handle(delivery(msg)), 'ack');
+      const status = await h.status();
+      assert.equal(status?.state, 'failed');
+      assert.equal(status?.error?.code, c.code);
+      assert.equal(status?.error?.retryable, false);
+      assert.equal(h.pipeline.calls.length, 0);
+      assert.equal(h.events()[0]?.data.error?.code, c.code);
+    });
+  }
+
+  const unparseable = [
+    { name: 'not JSON', body: 'not json {' },
+    { name: 'JSON but not a JobMessage', body: { hello: 'world' } },
+    { name: 'wrong schema version', body: { ...jobMessage({ generation: '1' }), schemaVersion: 2 } },
+  ];
+  for (const u of unparseable) {
+    it(`unparseable message (${u.name}) -> dead-lettered by us and acked`, async () => {
+      const h = harness();
+      assert.equal(await h.handle(delivery(u.body)), 'ack');
+      assert.equal(h.deadLetters.messages.length, 1);
+      assert.equal(h.deadLetters.messages[0]?.attributes['petcutout-dead-letter-reason'], 'invalid_message');
+      assert.equal(h.deadLetters.messages[0]?.data.toString(), delivery(u.body).data.toString());
+      assert.equal(h.pipeline.calls.length, 0);
+      assert.deepEqual(h.metrics.outcomes, ['invalid']);
+    });
+  }
+
+  it('an invalid message naming an existing job fails that job so it never stays queued', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    assert.equal(await h.handle(delivery({ ...msg, outputs: ['sparkles'] })), 'ack');
+    const status = await h.status();
+    assert.equal(status?.state, 'failed');
+    assert.equal(status?.error?.code, 'invalid_message');
+    assert.deepEqual(h.completions.ids(), [`${JOB_ID}:failed`]);
+  });
+
+  it('nacks an unparseable message when the dead-letter topic cannot take it', async () => {
+    const h = harness();
+    h.deadLetters.fail = new RetryableError('unavailable', 'pubsub down');
+    assert.equal(await h.handle(delivery('garbage')), 'nack');
+  });
+
+  it('reuses cached outputs for identical bytes, model and outputs', async () => {
+    const h = harness();
+    const bytes = Buffer.from('same photo');
+    await h.handle(delivery(await h.submit(JOB_ID, bytes)));
+    const second = await h.submit(OTHER_JOB, bytes, { outputs: ['mask', 'cutout'] });
+    assert.equal(await h.handle(delivery(second)), 'ack');
+
+    assert.equal(h.pipeline.calls.length, 1, 'inferred once');
+    const status = await h.status(OTHER_JOB);
+    assert.equal(status?.state, 'succeeded');
+    assert.equal(status?.cacheHit, true);
+    assert.deepEqual(h.metrics.cache, [false, true]);
+    for (const kind of ['cutout', 'mask'] as const) {
+      assert.deepEqual(h.store.get(RESULTS, outputObjectName(OTHER_JOB, kind))?.data, h.store.get(RESULTS, outputObjectName(JOB_ID, kind))?.data);
+    }
+  });
+
+  const cacheMisses = [
+    { name: 'different bytes', bytes: Buffer.from('another photo'), outputs: ['cutout', 'mask'] as const },
+    { name: 'an output the entry lacks', bytes: Buffer.from('same photo'), outputs: ['cutout', 'bw'] as const },
+  ];
+  for (const m of cacheMisses) {
+    it(`cache miss on ${m.name}`, async () => {
+      const h = harness();
+      await h.handle(delivery(await h.submit(JOB_ID, Buffer.from('same photo'))));
+      await h.handle(delivery(await h.submit(OTHER_JOB, m.bytes, { outputs: [...m.outputs] })));
+      assert.equal(h.pipeline.calls.length, 2);
+      assert.equal((await h.status(OTHER_JOB))?.cacheHit, false);
+    });
+  }
+
+  it('does not touch the cache when it is switched off', async () => {
+    const h = harness({ cache: false });
+    const bytes = Buffer.from('same photo');
+    await h.handle(delivery(await h.submit(JOB_ID, bytes)));
+    await h.handle(delivery(await h.submit(OTHER_JOB, bytes)));
+    assert.equal(h.pipeline.calls.length, 2);
+    assert.deepEqual(h.store.names(`${RESULTS}/cache/`), []);
+  });
+
+  it('nacks while the model is not loaded, leaving the job queued', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    h.loaded = undefined;
+    assert.equal(await h.handle(delivery(msg)), 'nack');
+    assert.equal((await h.status())?.state, 'queued');
+  });
+
+  it('rebuilds a missing status document from the message', async () => {
+    const h = harness();
+    const generation = h.store.put(UPLOADS, `uploads/${JOB_ID}/original`, Buffer.from('x'));
+    assert.equal(await h.handle(delivery(jobMessage({ generation }))), 'ack');
+    assert.deepEqual((await h.status())?.transitions.map((t) => t.state), ['queued', 'processing', 'succeeded']);
+  });
+
+  it('nacks when the completion event cannot be published, and publishes it on redelivery', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    h.completions.fail = new RetryableError('unavailable', 'pubsub down');
+    assert.equal(await h.handle(delivery(msg, 1)), 'nack');
+    assert.equal((await h.status())?.state, 'succeeded');
+    h.completions.fail = undefined;
+    assert.equal(await h.handle(delivery(msg, 2)), 'ack');
+    assert.deepEqual(h.completions.ids(), [`${JOB_ID}:succeeded`]);
+    assert.equal(h.pipeline.calls.length, 1);
+  });
+
+  it('does not overwrite a terminal state written by someone else mid-job', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    let release: () => void = () => {};
+    h.pipeline.gate = new Promise((r) => (release = r));
+    const pending = h.handle(delivery(msg));
+    await new Promise((r) => setImmediate(r));
+    // The dead-letter handler (or a second worker) finished the job first.
+    await h.statuses.update(JOB_ID, (s) => toSucceeded(s, { outputs: [], model: { id: 'other', provider: 'cpu' }, timingsMs: {}, cacheHit: false }, NOW.toISOString()));
+    release();
+    assert.equal(await pending, 'ack');
+    assert.equal((await h.status())?.model?.id, 'other');
+    assert.deepEqual(h.metrics.outcomes, ['skipped']);
+  });
+
+  it('debug hooks: a delay before the work and a clientRef that always fails', async () => {
+    const slept: number[] = [];
+    const h = harness({ hooks: { delayMs: 1500, failClientRef: 'always-fail', sleep: async (ms) => void slept.push(ms) } });
+    assert.equal(await h.handle(delivery(await h.submit(JOB_ID, Buffer.from('a'), { clientRef: 'always-fail' }))), 'nack');
+    assert.equal(await h.handle(delivery(await h.submit(OTHER_JOB, Buffer.from('b')))), 'ack');
+    assert.deepEqual(slept, [1500, 1500]);
+  });
+});
