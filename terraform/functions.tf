@@ -104,9 +104,9 @@ resource "google_cloudfunctions2_function" "get_status" {
     timeout_seconds                  = 30
 
     environment_variables = merge(local.base_env, {
-      ALLOWED_ORIGINS         = join(",", var.allowed_origins)
-      SIGNED_URL_TTL_SECONDS  = tostring(var.signed_url_ttl_seconds)
-      SIGNING_SERVICE_ACCOUNT = google_service_account.get_status.email
+      ALLOWED_ORIGINS          = join(",", var.allowed_origins)
+      DOWNLOAD_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
+      SIGNING_SERVICE_ACCOUNT  = google_service_account.get_status.email
     })
   }
 

@@ -254,13 +254,13 @@ variable "max_upload_bytes" {
 }
 
 variable "signed_url_ttl_seconds" {
-  description = "Lifetime of the signed upload and download URLs."
+  description = "Lifetime of the signed upload URLs (createUpload) and download URLs (getStatus)."
   type        = number
   default     = 900
 
   validation {
-    condition     = var.signed_url_ttl_seconds >= 60 && var.signed_url_ttl_seconds <= 43200 && floor(var.signed_url_ttl_seconds) == var.signed_url_ttl_seconds
-    error_message = "signed_url_ttl_seconds must be a whole number between 60 and 43200 (12 h, the limit for URLs signed with signBlob credentials)."
+    condition     = var.signed_url_ttl_seconds >= 60 && var.signed_url_ttl_seconds <= 604800 && floor(var.signed_url_ttl_seconds) == var.signed_url_ttl_seconds
+    error_message = "signed_url_ttl_seconds must be a whole number between 60 and 604800 (7 days, the V4 signed URL limit)."
   }
 }
 

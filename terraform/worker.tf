@@ -19,6 +19,12 @@ locals {
     # Fail at startup if the CUDA provider cannot load, instead of crawling along on CPU.
     REQUIRE_GPU    = "true"
     MAX_BATCH_SIZE = tostring(var.worker_max_batch_size)
+    # Jobs held at once: one full batch (push: equals the request concurrency).
+    WORKER_CONCURRENCY = tostring(var.worker_max_batch_size)
+    # Pull: leases are extended past the worst job; push: the request timeout (below).
+    MAX_JOB_SECONDS       = tostring(var.job_ack_deadline_seconds)
+    MAX_DELIVERY_ATTEMPTS = tostring(var.job_max_delivery_attempts)
+    NODE_ENV              = "production"
   })
 
   # Traffic (service) or instance split (pool): latest only, or a canary next to a stable revision.

@@ -1,0 +1,160 @@
+/**
+ * Production bundles, one folder per deployable:
+ *   dist/functions/   index.js (+ map) and a package.json for Cloud Functions' build
+ *   dist/gpu-worker/  main.js (+ map) and a package.json, copied into the worker image
+ *
+ * Our code and the pure-JavaScript dependencies are bundled; a few packages stay external
+ * (see EXTERNALS) and are listed, with the versions from the root package.json, in the
+ * generated package.json so the platform (or the Dockerfile) installs them.
+ *
+ *   npx tsx scripts/build.ts                      build whatever entries exist
+ *   npx tsx scripts/build.ts --strict             fail when an entry is missing
+ *   npx tsx scripts/build.ts --only=gpu-worker    one target (the worker image does this)
+ */
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface Target {
+  name: 'functions' | 'gpu-worker';
+  entry: string;
+  outfile: string;
+  externals: readonly string[];
+}
+
+/**
+ * Why each package stays out of the bundle:
+ * - sharp, onnxruntime-node: native addons, loaded from their own folders.
+ * - @google-cloud/pubsub, @google-cloud/storage: google-gax reads .proto/.json files next to
+ *   its own modules (path.join(__dirname, ...)), which a bundle does not carry.
+ * - @google-cloud/functions-framework: the platform starts it from node_modules and it then
+ *   imports our index.js; bundling a second copy would register functions on the wrong one.
+ */
+const GAX_CLIENTS = ['@google-cloud/pubsub', '@google-cloud/storage'] as const;
+
+export const TARGETS: readonly Target[] = [
+  {
+    name: 'functions',
+    entry: 'functions/index.ts',
+    outfile: 'dist/functions/index.js',
+    externals: ['@google-cloud/functions-framework', ...GAX_CLIENTS, 'sharp'],
+  },
+  {
+    name: 'gpu-worker',
+    entry: 'gpu-worker/main.ts',
+    outfile: 'dist/gpu-worker/main.js',
+    externals: ['onnxruntime-node', 'sharp', ...GAX_CLIENTS],
+  },
+];
+
+// Bundled CommonJS dependencies call require() and read __dirname; an ES module has neither.
+const ESM_SHIMS = [
+  "import { createRequire as __petcutoutCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __petcutoutFileURLToPath } from 'node:url';",
+  "import { dirname as __petcutoutDirname } from 'node:path';",
+  'const require = __petcutoutCreateRequire(import.meta.url);',
+  'const __filename = __petcutoutFileURLToPath(import.meta.url);',
+  'const __dirname = __petcutoutDirname(__filename);',
+].join('\n');
+
+export class BuildError extends Error {
+  override readonly name = 'BuildError';
+}
+
+interface RootPackage {
+  name: string;
+  version: string;
+  dependencies?: Record<string, string>;
+}
+
+/**
+ * The package.json shipped next to a bundle: ESM, and the externals at the versions the
+ * root package.json asks for.
+ * @example deployPackageJson(root, TARGETS[0]).dependencies['sharp'] === root.dependencies.sharp
+ */
+export function deployPackageJson(root: RootPackage, target: Target): Record<string, unknown> & { dependencies: Record<string, string> } {
+  const dependencies: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const name of [...target.externals].sort()) {
+    const version = root.dependencies?.[name];
+    if (version === undefined) missing.push(name);
+    else dependencies[name] = version;
+  }
+  if (missing.length > 0) {
+    throw new BuildError(`${target.name}: external package${missing.length === 1 ? '' : 's'} ${missing.join(', ')} not in the root package.json dependencies`);
+  }
+  return {
+    name: `${root.name}-${target.name}`,
+    version: root.version,
+    private: true,
+    type: 'module',
+    main: target.outfile.split('/').pop(),
+    engines: { node: '20.x' }, // the runtime is nodejs20; an open range could let a buildpack pick a newer Node
+    dependencies,
+  };
+}
+
+export interface Options {
+  strict: boolean;
+  only: Set<string> | undefined;
+}
+
+/** @example parseArgs(['--strict', '--only=gpu-worker']) -> { strict: true, only: Set {'gpu-worker'} } */
+export function parseArgs(argv: readonly string[]): Options {
+  let strict = false;
+  let only: Set<string> | undefined;
+  for (const arg of argv) {
+    if (arg === '--strict') strict = true;
+    else if (arg.startsWith('--only=')) {
+      only = new Set(arg.slice('--only='.length).split(',').filter(Boolean));
+      const unknown = [...only].filter((n) => !TARGETS.some((t) => t.name === n));
+      if (unknown.length > 0) throw new BuildError(`unknown target ${unknown.join(', ')}; expected ${TARGETS.map((t) => t.name).join(', ')}`);
+    } else throw new BuildError(`unknown argument ${arg}; usage: build.ts [--strict] [--only=${TARGETS.map((t) => t.name).join(',')}]`);
+  }
+  return { strict, only };
+}
+
+async function buildTarget(root: string, rootPkg: RootPackage, target: Target): Promise<void> {
+  const outfile = join(root, target.outfile);
+  const outdir = join(outfile, '..');
+  const pkg = deployPackageJson(rootPkg, target); // before deleting anything: fail early
+  rmSync(outdir, { recursive: true, force: true }); // no stale files from an earlier layout
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: [target.entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: [...target.externals],
+    banner: { js: ESM_SHIMS },
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  console.log(`built ${target.outfile} (externals: ${target.externals.join(', ')})`);
+}
+
+/** Build the selected targets; returns the exit code. */
+export async function run(root: string, options: Options): Promise<number> {
+  const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as RootPackage;
+  const selected = TARGETS.filter((t) => options.only === undefined || options.only.has(t.name));
+  const missing = selected.filter((t) => !existsSync(join(root, t.entry)));
+  for (const t of missing) console.error(`missing entry ${t.entry}: ${t.name} not built`);
+  for (const t of selected) if (!missing.includes(t)) await buildTarget(root, rootPkg, t);
+  return missing.length > 0 && options.strict ? 1 : 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    process.exitCode = await run(resolve(import.meta.dirname, '..'), parseArgs(process.argv.slice(2)));
+  } catch (err) {
+    // esbuild has already printed its diagnostics; ours are one line.
+    console.error(err instanceof BuildError ? `build: ${err.message}` : err);
+    process.exitCode = 1;
+  }
+}
