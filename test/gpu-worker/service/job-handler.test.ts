@@ -22,6 +22,7 @@ function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
   const deadLetters = new FakePublisher();
   const pipeline = new FakePipeline();
   const metrics = new RecordingMetrics();
+  const model: { loaded: ImagePipeline | undefined } = { loaded: pipeline };
   const h = {
     store,
     statuses,
@@ -29,14 +30,14 @@ function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
     deadLetters,
     pipeline,
     metrics,
-    loaded: pipeline as ImagePipeline | undefined,
+    model,
     handle: createJobHandler({
       log: silentLogger(),
       statuses,
       store,
       results: new ResultsWriter(store, RESULTS),
       ...(options.cache === false ? {} : { cache: new OutputCache(store, RESULTS) }),
-      pipeline: () => h.loaded,
+      pipeline: () => model.loaded,
       completions: new CompletionPublisher(completions, '//petcutout/test-worker'),
       deadLetters,
       metrics,
@@ -245,7 +246,7 @@ describe('job handler: one job from message to terminal status', () => {
   it('nacks while the model is not loaded, leaving the job queued', async () => {
     const h = harness();
     const msg = await h.submit();
-    h.loaded = undefined;
+    h.model.loaded = undefined;
     assert.equal(await h.handle(delivery(msg)), 'nack');
     assert.equal((await h.status())?.state, 'queued');
   });
@@ -273,7 +274,7 @@ describe('job handler: one job from message to terminal status', () => {
     const h = harness();
     const msg = await h.submit();
     let release: () => void = () => {};
-    h.pipeline.gate = new Promise((r) => (release = r));
+    h.pipeline.gate = new Promise<void>((r) => (release = r));
     const pending = h.handle(delivery(msg));
     await new Promise((r) => setImmediate(r));
     // The dead-letter handler (or a second worker) finished the job first.

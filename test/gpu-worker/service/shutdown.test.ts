@@ -11,7 +11,6 @@ import { silentLogger } from './fakes.js';
 function timedHandler(durations: Record<string, number>) {
   return (d: Delivery): Promise<Verdict> => new Promise((resolve) => setTimeout(() => resolve('ack'), durations[d.messageId] ?? 0));
 }
-const delivery = (id: string): Delivery => ({ data: Buffer.from('{}'), attributes: {}, messageId: id, deliveryAttempt: 1 });
 const flush = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
