@@ -53,8 +53,8 @@ export class BodySink {
     this.crc = crc32cUpdate(this.crc, chunk);
     this.md5.update(chunk);
     if (!this.out.write(chunk)) {
-      await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
-      if (this.failed) throw this.failed;
+      // events.once rejects if 'error' fires first, so a dead disk cannot hang the upload.
+      await once(this.out, 'drain');
     }
   }
 
