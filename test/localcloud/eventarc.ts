@@ -94,6 +94,11 @@ export class EventarcBridge {
     return [...this.records];
   }
 
+  /** Messages received and not yet acked or nacked (deliveries in progress or in backoff). */
+  pending(): number {
+    return this.inFlight.size;
+  }
+
   /** Resolves with the records once `predicate` holds for them; rejects after `timeoutMs`. */
   waitForDeliveries(predicate: (records: readonly DeliveryRecord[]) => boolean, timeoutMs = 30_000): Promise<readonly DeliveryRecord[]> {
     return new Promise((resolve, reject) => {

@@ -109,8 +109,13 @@ export async function startPubsubEmulator(opts: PubsubEmulatorOptions = {}): Pro
   if (pid === undefined) {
     throw new PubsubEmulatorStartError(`could not start ${launcher}`);
   }
+  // If this process dies without calling stop() (an uncaught error, process.exit), the
+  // detached emulator would outlive it; 'exit' handlers run synchronously, so just signal.
+  const onExit = (): void => signalGroup(pid, 'SIGKILL');
+  process.once('exit', onExit);
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopped ??= killGroup(pid, child, exited));
+  const stop = (): Promise<void> =>
+    (stopped ??= killGroup(pid, child, exited).finally(() => process.removeListener('exit', onExit)));
   try {
     await waitUntilReady(`http://${host}:${port}/`, opts.readyTimeoutMs ?? 60_000, exited, () => output);
   } catch (err) {
