@@ -9,7 +9,8 @@ import { ModelConfig, refineModelConfig } from './model/config.js';
 export const ServiceConfig = z.object({
   /** pull: streaming pull (worker pool / always-on); push: POST /pubsub/push (scale to zero). */
   WORKER_MODE: z.enum(['pull', 'push']).default('pull'),
-  PORT: fields.int(1, 65535).default(8080),
+  /** Cloud Run sets PORT; 0 picks a free port (tests). */
+  PORT: fields.int(0, 65535).default(8080),
   JOBS_SUBSCRIPTION: fields.resourceId().default('jobs-worker'),
   /** Jobs held at once; the pipeline batches concurrent jobs into one inference. */
   WORKER_CONCURRENCY: fields.int(1, 256).default(4),

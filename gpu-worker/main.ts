@@ -1,0 +1,110 @@
+/**
+ * The worker's entry point: parse configuration once, start HTTP first (health checks answer
+ * while the model loads), load and warm the model, then consume jobs. Owns the process:
+ * signals and exit codes live here and nowhere else.
+ *
+ *   npx tsx gpu-worker/main.ts        (env: see gpu-worker/config.ts and gpu-worker/model/config.ts)
+ */
+import { pathToFileURL } from 'node:url';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { loadConfigOrExit, type Env } from '../shared/config.js';
+import { classify } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
+import { WorkerConfig } from './config.js';
+import type { ImagePipeline } from './pipeline/contract.js';
+import { gcsBlobStore, pubsubPublisher } from './service/gcp.js';
+import { subscriberOptions, type SubscriptionLike } from './service/pull.js';
+import { Worker } from './service/worker.js';
+
+// No retry fixes these: the file is not the model we were told to run, or it is the wrong model.
+const FATAL_LOAD_CODES = new Set(['model_checksum', 'model_contract']);
+
+export type PipelineFactory = (cfg: WorkerConfig, log: Logger) => Promise<ImagePipeline>;
+
+export interface MainOptions {
+  exit?: (code: number) => never;
+  /** Tests inject a pipeline; the default builds the real one from the model config. */
+  createPipeline?: PipelineFactory;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  port: number;
+  /** Resolves once the model is ready and consumption started (rejects on a fatal load error). */
+  ready: Promise<void>;
+}
+
+export async function main(env: Env, options: MainOptions = {}): Promise<RunningWorker> {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const cfg = loadConfigOrExit(WorkerConfig, env, exit);
+  const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT });
+  const createPipeline = options.createPipeline ?? defaultPipelineFactory;
+
+  // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
+  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
+
+  const worker = new Worker(
+    {
+      mode: cfg.WORKER_MODE,
+      port: cfg.PORT,
+      resultsBucket: cfg.RESULTS_BUCKET,
+      eventSource: cfg.EVENT_SOURCE,
+      cacheEnabled: cfg.CACHE_ENABLED,
+      shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
+      maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
+      hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
+    },
+    {
+      store: gcsBlobStore(storage),
+      statuses: createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET))),
+      completions: pubsubPublisher(pubsub, cfg.COMPLETIONS_TOPIC),
+      deadLetters: pubsubPublisher(pubsub, cfg.DEAD_LETTER_TOPIC),
+      subscribe: () =>
+        pubsub.subscription(
+          cfg.JOBS_SUBSCRIPTION,
+          subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }),
+        ) as unknown as SubscriptionLike,
+      loadPipeline: () => createPipeline(cfg, log),
+      isFatalLoadError: (err) => cfg.REQUIRE_GPU || FATAL_LOAD_CODES.has(classify(err).code),
+    },
+    log,
+  );
+
+  const stop = (signal: string): void => {
+    void worker
+      .stop(signal)
+      .then(() => pubsub.close())
+      .finally(() => exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  const port = await worker.listen();
+  const ready = worker.loadModel().then(
+    () => worker.startConsuming(),
+    (err: unknown) => {
+      // Already logged with its reason; a message on stderr too, for whoever reads the crash.
+      process.stderr.write(`gpu-worker: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+      exit(1);
+    },
+  );
+  return { worker, port, ready };
+}
+
+/** The real pipeline (issue 5); imported lazily so the HTTP server is up before onnxruntime loads. */
+const defaultPipelineFactory: PipelineFactory = async (cfg, log) => {
+  const modulePath = './pipeline/index.js';
+  const mod = (await import(modulePath)) as { createImagePipeline: (cfg: WorkerConfig, deps: { log: Logger }) => Promise<ImagePipeline> };
+  return mod.createImagePipeline(cfg, { log });
+};
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`gpu-worker: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+  void main(process.env);
+}
