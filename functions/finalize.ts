@@ -68,7 +68,7 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       bucket: object.bucket,
       name: object.name,
       generation: object.generation,
-      size: object.size,
+      ...(object.size > 0 ? { size: object.size } : {}),
       ...(object.md5Hash ? { md5Hash: object.md5Hash } : {}),
     };
     const outputsRequested = trigger === 'upload' ? outputsFrom(object.metadata) : outputsFrom(undefined);

@@ -50,10 +50,10 @@ function mib(bytes: number): string {
  */
 export async function validateImage(input: ImageCandidate, limits: ImageLimits): Promise<Verdict> {
   const { body } = input;
-  if (input.size === 0 || body.length === 0) return reject('empty', 'the uploaded file is empty (0 bytes)');
   if (input.size > limits.maxBytes || body.length > limits.maxBytes) {
     return reject('too_large', `the file is ${mib(Math.max(input.size, body.length))}; the limit is ${mib(limits.maxBytes)}`);
   }
+  if (input.size === 0 || body.length === 0) return reject('empty', 'the uploaded file is empty (0 bytes)');
 
   const kind = sniff(body);
   const actual = CONTENT_TYPE_OF[kind];

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { JobStatus } from '../../schemas/status.js';
+import { RetryableError } from '../../shared/errors.js';
+import { statusObjectName } from '../../shared/paths.js';
+import { createStatusStore, isTerminal, newStatus, transition } from '../../shared/status-store.js';
+import { FakeDocObjects } from '../functions/fakes.js';
+
+const JOB = '0123456789abcdef0123456789abcdef';
+const T0 = new Date('2026-11-23T10:00:00.000Z');
+const T1 = new Date('2026-11-23T10:00:05.000Z');
+
+function queued(): JobStatus {
+  return newStatus({ jobId: JOB, state: 'queued', trigger: 'upload', source: { bucket: 'uploads-bkt', name: `uploads/${JOB}/original` }, outputsRequested: ['cutout'] }, T0);
+}
+
+function setup(maxAttempts?: number) {
+  const objects = new FakeDocObjects();
+  const waits: number[] = [];
+  const store = createStatusStore(objects, { sleep: async (ms) => void waits.push(ms), ...(maxAttempts ? { maxAttempts } : {}) });
+  return { objects, store, waits };
+}
+
+describe('status store', () => {
+  it('creates only once; a second create returns the stored document untouched', async () => {
+    const { store, objects } = setup();
+    const first = await store.create(queued());
+    assert.equal(first.created, true);
+    const second = await store.create(transition(queued(), 'failed', T1));
+    assert.equal(second.created, false);
+    assert.equal(second.stored.doc.state, 'queued');
+    assert.equal(second.stored.generation, first.stored.generation);
+    assert.equal(objects.writes, 1);
+  });
+
+  it('records a timestamp for every transition', async () => {
+    const { store } = setup();
+    await store.create(queued());
+    const r = await store.update(JOB, (d) => transition(d, 'processing', T1, { attempts: d.attempts + 1 }));
+    assert.ok(r?.changed);
+    assert.deepEqual(r.stored.doc.transitions, [
+      { state: 'queued', at: T0.toISOString() },
+      { state: 'processing', at: T1.toISOString() },
+    ]);
+    assert.equal(r.stored.doc.updatedAt, T1.toISOString());
+    assert.equal(r.stored.doc.createdAt, T0.toISOString());
+    assert.equal((await store.get(JOB))?.doc.attempts, 1);
+  });
+
+  it('retries a compare-and-swap that lost a race, re-applying the change to the newer document', async () => {
+    const { store, objects, waits } = setup();
+    await store.create(queued());
+    let raced = false;
+    objects.beforeWrite = (name) => {
+      if (raced) return;
+      raced = true;
+      // Another writer moves the job to processing between our read and our write.
+      objects.put(name, Buffer.from(JSON.stringify(transition(queued(), 'processing', T1, { attempts: 1 }))));
+    };
+    let calls = 0;
+    const r = await store.update(JOB, (d) => {
+      calls++;
+      return transition(d, 'failed', T1, { attempts: d.attempts + 1 });
+    });
+    assert.equal(calls, 2);
+    assert.equal(waits.length, 1);
+    assert.deepEqual(r?.stored.doc.transitions.map((t) => t.state), ['queued', 'processing', 'failed']);
+    assert.equal(r?.stored.doc.attempts, 2);
+  });
+
+  it('gives up with a retryable conflict when the document never stops changing', async () => {
+    const { store, objects } = setup(3);
+    await store.create(queued());
+    objects.beforeWrite = (name) => void objects.put(name, Buffer.from(JSON.stringify(queued())));
+    await assert.rejects(store.update(JOB, (d) => transition(d, 'processing', T1)), (err: unknown) => err instanceof RetryableError && err.code === 'conflict');
+  });
+
+  const noops: Array<{ name: string; change: (d: JobStatus) => JobStatus | undefined }> = [{ name: 'change returns undefined', change: () => undefined }];
+  for (const { name, change } of noops) {
+    it(`writes nothing when ${name}`, async () => {
+      const { store, objects } = setup();
+      await store.create(queued());
+      const r = await store.update(JOB, change);
+      assert.equal(r?.changed, false);
+      assert.equal(objects.writes, 1);
+    });
+  }
+
+  it('resolves undefined for an unknown job, on update, get and head', async () => {
+    const { store } = setup();
+    assert.equal(await store.update(JOB, (d) => d), undefined);
+    assert.equal(await store.get(JOB), undefined);
+    assert.equal(await store.head(JOB), undefined);
+  });
+
+  it('refuses to write a document that breaks the schema', async () => {
+    const { store } = setup();
+    await store.create(queued());
+    await assert.rejects(store.update(JOB, (d) => ({ ...d, state: 'exploded' as never })), /invalid JobStatus: state/);
+  });
+
+  it('labels the current generation without changing the document', async () => {
+    const { store, objects } = setup();
+    const created = await store.create(queued());
+    await store.label(JOB, { published: '42' });
+    const head = await store.head(JOB);
+    assert.equal(head?.generation, created.stored.generation);
+    assert.equal(head?.labels['published'], '42');
+    assert.equal(objects.writes, 1);
+    assert.ok(objects.docs.has(statusObjectName(JOB)));
+  });
+
+  it('knows the terminal states', () => {
+    assert.deepEqual((['queued', 'processing', 'succeeded', 'failed', 'rejected'] as const).map(isTerminal), [false, false, true, true, true]);
+  });
+});
