@@ -18,8 +18,9 @@ import { gcsBlobStore, pubsubPublisher } from './service/gcp.js';
 import { subscriberOptions, type SubscriptionLike } from './service/pull.js';
 import { Worker } from './service/worker.js';
 
-// No retry fixes these: the file is not the model we were told to run, or it is the wrong model.
-const FATAL_LOAD_CODES = new Set(['model_checksum', 'model_contract']);
+// Only infrastructure blips (fetching a gs:// model) are worth retrying; a bad checksum, a
+// wrong graph, a missing file or an absent GPU stay that way, so the process exits and says so.
+const TRANSIENT_LOAD_CODES = new Set(['unavailable', 'timeout']);
 
 export type PipelineFactory = (cfg: WorkerConfig, log: Logger) => Promise<ImagePipeline>;
 
@@ -40,11 +41,11 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const cfg = loadConfigOrExit(WorkerConfig, env, exit);
   const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT });
-  const createPipeline = options.createPipeline ?? defaultPipelineFactory;
 
   // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
   const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
   const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
+  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, storage));
 
   const worker = new Worker(
     {
@@ -68,7 +69,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
           subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }),
         ) as unknown as SubscriptionLike,
       loadPipeline: () => createPipeline(cfg, log),
-      isFatalLoadError: (err) => cfg.REQUIRE_GPU || FATAL_LOAD_CODES.has(classify(err).code),
+      isFatalLoadError: (err) => cfg.REQUIRE_GPU || !TRANSIENT_LOAD_CODES.has(classify(err).code),
     },
     log,
   );
@@ -94,12 +95,11 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   return { worker, port, ready };
 }
 
-/** The real pipeline (issue 5); imported lazily so the HTTP server is up before onnxruntime loads. */
-const defaultPipelineFactory: PipelineFactory = async (cfg, log) => {
-  const modulePath = './pipeline/index.js';
-  const mod = (await import(modulePath)) as { createImagePipeline: (cfg: WorkerConfig, deps: { log: Logger }) => Promise<ImagePipeline> };
-  return mod.createImagePipeline(cfg, { log });
-};
+/** The real pipeline, imported lazily so the HTTP server answers before onnxruntime and sharp load. */
+async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, storage: Storage): Promise<ImagePipeline> {
+  const { createImagePipeline } = await import('./pipeline/pipeline.js');
+  return createImagePipeline(cfg, { storage, logger: log });
+}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.on('unhandledRejection', (err) => {
