@@ -229,6 +229,11 @@ variable "functions_source_dir" {
   description = "Directory holding the bundled functions (output of `npx tsx scripts/build.ts`: index.js and package.json). Defaults to dist/functions at the repository root."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.functions_source_dir == null || try(length(trimspace(var.functions_source_dir)) > 0, false)
+    error_message = "functions_source_dir must be a non-empty path, or null for dist/functions."
+  }
 }
 
 variable "functions_max_instances" {
