@@ -1,5 +1,5 @@
 import { ConfigError, type Env } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, type Logger } from '../shared/logger.js';
 import { loadFunctionsConfig, type FunctionsConfig } from './config.js';
 import { createUploadHandler, type HttpHandler } from './create-upload.js';
 import { createDeadLetterHandler } from './dead-letter.js';
@@ -44,10 +44,9 @@ export function buildFunctions(config: FunctionsConfig, deps: Deps): Functions {
  * as one message listing every problem; HTTP calls then answer 503 and events throw, so
  * the platform keeps redelivering them until the configuration is fixed.
  */
-export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig) => Deps): Functions {
+export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig) => Deps, fallbackLog: Logger = createLogger({ component: 'functions' })): Functions {
   let built: Functions | undefined;
   let failure: ConfigError | undefined;
-  const fallbackLog = createLogger({ component: 'functions' });
 
   function get(): Functions | ConfigError {
     if (built) return built;

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createUploadHandler, type CreateUploadSettings } from '../../functions/create-upload.js';
+import { UploadTicket } from '../../schemas/upload.js';
+import { fakeRequest, fakeResponse, fakeWorld } from './fakes.js';
+
+const JOB = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+const ORIGIN = 'https://shop.example';
+const settings: CreateUploadSettings = {
+  uploadsBucket: 'uploads-bkt',
+  maxUploadBytes: 50 * 1024 * 1024,
+  signedUrlTtlSeconds: 900,
+  allowedOrigins: [ORIGIN],
+  rateLimit: { perMinute: 60, burst: 3 },
+  publicBaseUrl: 'https://api.example/',
+};
+
+function setup() {
+  const world = fakeWorld();
+  return { world, handle: createUploadHandler(world.deps, settings, () => JOB) };
+}
+
+const post = (body: unknown, headers: Record<string, string> = {}) => fakeRequest({ method: 'POST', path: '/uploads', body, headers: { origin: ORIGIN, ...headers } });
+
+describe('createUpload', () => {
+  it('answers a ticket with a signed PUT bound to type, size and metadata', async () => {
+    const { world, handle } = setup();
+    const res = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1234, outputs: ['cutout'], clientRef: 'order 7/a' }), res);
+    assert.equal(res.statusCode, 201);
+    const ticket = UploadTicket.parse(res.json());
+    assert.equal(ticket.jobId, JOB);
+    assert.equal(ticket.statusUrl, `https://api.example/jobs/${JOB}`);
+    assert.equal(ticket.upload.method, 'PUT');
+    assert.deepEqual(ticket.upload.headers, {
+      'Content-Type': 'image/png',
+      'x-goog-content-length-range': '0,1234',
+      'x-goog-meta-petcutout-outputs': 'cutout',
+      'x-goog-meta-petcutout-client-ref': 'order%207%2Fa',
+    });
+    assert.equal(ticket.upload.expiresAt, new Date(world.clock.ms + 900_000).toISOString());
+    const [signed] = world.objects.signed;
+    assert.equal(signed?.name, `uploads/${JOB}/original`, 'the server chooses the object name');
+    assert.equal(signed?.bucket, 'uploads-bkt');
+    assert.equal(signed?.contentType, 'image/png');
+    assert.equal(signed?.method, 'PUT');
+    assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    assert.equal(res.headers['cache-control'], 'no-store');
+  });
+
+  it('defaults outputs to everything', async () => {
+    const { handle } = setup();
+    const res = fakeResponse();
+    await handle(post({ contentType: 'image/jpeg', contentLength: 10 }), res);
+    assert.equal(UploadTicket.parse(res.json()).upload.headers['x-goog-meta-petcutout-outputs'], 'cutout,mask,bw,preview');
+  });
+
+  const bad: Array<{ name: string; body: unknown; status: number; code: string; field: string; message?: RegExp }> = [
+    { name: 'HEIC', body: { contentType: 'image/heic', contentLength: 10 }, status: 400, code: 'bad_request', field: 'contentType', message: /accepted are image\/jpeg, image\/png, image\/webp.*HEIC/ },
+    { name: 'GIF', body: { contentType: 'image/gif', contentLength: 10 }, status: 400, code: 'bad_request', field: 'contentType' },
+    { name: 'SVG', body: { contentType: 'image/svg+xml', contentLength: 10 }, status: 400, code: 'bad_request', field: 'contentType' },
+    { name: 'missing contentLength', body: { contentType: 'image/png' }, status: 400, code: 'bad_request', field: 'contentLength' },
+    { name: 'negative length', body: { contentType: 'image/png', contentLength: -1 }, status: 400, code: 'bad_request', field: 'contentLength' },
+    { name: 'fractional length', body: { contentType: 'image/png', contentLength: 1.5 }, status: 400, code: 'bad_request', field: 'contentLength' },
+    { name: 'length as a string', body: { contentType: 'image/png', contentLength: '10' }, status: 400, code: 'bad_request', field: 'contentLength' },
+    { name: 'over the limit', body: { contentType: 'image/png', contentLength: 50 * 1024 * 1024 + 1 }, status: 400, code: 'too_large', field: 'contentLength' },
+    { name: 'unknown output', body: { contentType: 'image/png', contentLength: 10, outputs: ['hologram'] }, status: 400, code: 'bad_request', field: 'outputs.0' },
+    { name: 'repeated outputs', body: { contentType: 'image/png', contentLength: 10, outputs: ['mask', 'mask'] }, status: 400, code: 'bad_request', field: 'outputs' },
+    { name: 'a client-chosen object name', body: { contentType: 'image/png', contentLength: 10, name: '../../etc' }, status: 400, code: 'bad_request', field: '(root)' },
+    { name: 'a too-long clientRef', body: { contentType: 'image/png', contentLength: 10, clientRef: 'x'.repeat(129) }, status: 400, code: 'bad_request', field: 'clientRef' },
+    { name: 'an empty body', body: undefined, status: 400, code: 'bad_request', field: '(root)' },
+    { name: 'a JSON array', body: [], status: 400, code: 'bad_request', field: '(root)' },
+    { name: 'malformed JSON text', body: '{"contentType": ', status: 400, code: 'bad_request', field: '(root)' },
+    { name: 'a raw buffer of garbage', body: Buffer.from([0xff, 0x00]), status: 400, code: 'bad_request', field: '(root)' },
+    { name: 'a wrong schemaVersion', body: { schemaVersion: 9, contentType: 'image/png', contentLength: 10 }, status: 400, code: 'bad_request', field: 'schemaVersion' },
+  ];
+  for (const c of bad) {
+    it(`refuses ${c.name} with ${c.status} naming ${c.field}`, async () => {
+      const { world, handle } = setup();
+      const res = fakeResponse();
+      await handle(post(c.body), res);
+      assert.equal(res.statusCode, c.status);
+      const error = res.json()['error'] as { code: string; message: string; fields: string[] };
+      assert.equal(error.code, c.code);
+      assert.ok(error.fields.includes(c.field), `fields ${JSON.stringify(error.fields)} should name ${c.field}`);
+      if (c.message) assert.match(error.message, c.message);
+      assert.equal(world.objects.signed.length, 0);
+    });
+  }
+
+  it('accepts the JSON as text (a CORS-simple request)', async () => {
+    const { handle } = setup();
+    const res = fakeResponse();
+    await handle(post(JSON.stringify({ contentType: 'image/webp', contentLength: 5 })), res);
+    assert.equal(res.statusCode, 201);
+  });
+
+  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+    it(`answers ${method} with 405 and Allow`, async () => {
+      const { handle } = setup();
+      const res = fakeResponse();
+      await handle(fakeRequest({ method, path: '/uploads' }), res);
+      assert.equal(res.statusCode, 405);
+      assert.equal(res.headers['allow'], 'POST, OPTIONS');
+    });
+  }
+
+  it('answers an allowed preflight', async () => {
+    const { handle } = setup();
+    const res = fakeResponse();
+    await handle(fakeRequest({ method: 'OPTIONS', path: '/uploads', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } }), res);
+    assert.equal(res.statusCode, 204);
+    assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    assert.match(res.headers['access-control-allow-methods'] ?? '', /POST/);
+    assert.match(res.headers['access-control-allow-headers'] ?? '', /Content-Type/);
+    assert.equal(res.headers['vary'], 'Origin');
+  });
+
+  it('refuses a preflight from another origin and sends no CORS grant', async () => {
+    const { handle } = setup();
+    const res = fakeResponse();
+    await handle(fakeRequest({ method: 'OPTIONS', path: '/uploads', headers: { origin: 'https://evil.example' } }), res);
+    assert.equal(res.statusCode, 403);
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+    const post2 = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1 }, { origin: 'https://evil.example' }), post2);
+    assert.equal(post2.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('limits each client with a token bucket: 429 with Retry-After, then refills', async () => {
+    const { world, handle } = setup();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = fakeResponse();
+      await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' }), res);
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) assert.equal(res.headers['retry-after'], '1');
+    }
+    assert.deepEqual(statuses, [201, 201, 201, 429]);
+    const other = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '198.51.100.1' }), other);
+    assert.equal(other.statusCode, 201, 'another client has its own bucket');
+    world.clock.advance(1_000);
+    const again = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '203.0.113.9' }), again);
+    assert.equal(again.statusCode, 201);
+  });
+
+  it('answers 503, not 500, when signing fails', async () => {
+    const { world, handle } = setup();
+    world.objects.failSigning = new Error('iam.serviceAccounts.signBlob denied');
+    const res = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1 }), res);
+    assert.equal(res.statusCode, 503);
+    assert.ok(res.headers['retry-after']);
+  });
+});
