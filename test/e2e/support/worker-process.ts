@@ -1,0 +1,103 @@
+/**
+ * The worker as a real child process (`node --import tsx gpu-worker/main.ts`), the way it
+ * runs in its container, so signals, exit codes and startup order are the real ones.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface WorkerProcessOptions {
+  env: Record<string, string>;
+  /** Prefix for the worker's output lines when `echo` is on. */
+  name?: string;
+  /** Copy the worker's output to this process's stderr (the demo's verbose mode). */
+  echo?: boolean;
+}
+
+export class WorkerProcess {
+  readonly startedAt = Date.now();
+  private readonly child: ChildProcess;
+  private log = '';
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  private constructor(
+    readonly port: number,
+    opts: WorkerProcessOptions,
+  ) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'gpu-worker/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...opts.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (chunk: Buffer): void => {
+      this.log = (this.log + chunk.toString()).slice(-200_000);
+      if (opts.echo) process.stderr.write(chunk.toString().replace(/^/gm, `[${opts.name ?? 'worker'}] `));
+    };
+    this.child.stdout?.on('data', collect);
+    this.child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      }),
+    );
+    // Never leave a worker behind when the test runner or the demo exits.
+    process.once('exit', () => this.child.kill('SIGKILL'));
+  }
+
+  static start(port: number, opts: WorkerProcessOptions): WorkerProcess {
+    return new WorkerProcess(port, opts);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  output(): string {
+    return this.log;
+  }
+  /** Parsed JSON log lines with the given `event`. */
+  events(event: string): Array<Record<string, unknown>> {
+    return this.log
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes(`"event":"${event}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** Resolves with ms since spawn once /readyz answers 200; rejects if the process exits first. */
+  async waitReady(timeoutMs = 120_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exitInfo) throw new Error(`worker exited (${JSON.stringify(this.exitInfo)}) before ready:\n${this.log.slice(-4000)}`);
+      try {
+        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return Date.now() - this.startedAt;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`worker not ready after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (!this.exitInfo) this.child.kill(signal);
+  }
+
+  waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once exited. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (this.exitInfo) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
