@@ -161,16 +161,19 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     assert.ok(Math.abs(sourcePublishTime - published.getTime()) < 5_000, `source publish time ${dl.attributes['CloudPubSubDeadLetterSourceTopicPublishTime']}`);
   });
 
-  it('7: an oversized message and a missing topic are rejected', async () => {
-    const [topic] = await pubsub.createTopic(uniqueId('t7'));
-    await assert.rejects(topic.publishMessage({ data: Buffer.alloc(10 * 1024 * 1024 + 1, 'a') }), (err: Error & { code?: number }) => {
-      assert.equal(err.code, 3, err.message); // INVALID_ARGUMENT
-      return true;
-    });
+  it('7: publishing to a missing topic is NOT_FOUND', async () => {
     await assert.rejects(pubsub.topic(uniqueId('missing')).publishMessage({ data: Buffer.from('x') }), (err: Error & { code?: number }) => {
-      assert.equal(err.code, 5, err.message); // NOT_FOUND
+      assert.equal(err.code, 5, err.message);
       return true;
     });
+  });
+
+  // Measured with emulator 0.8.20: 10 MiB + 1 byte of data is accepted, and 10.5 MiB is never
+  // answered (the client gives up with DEADLINE_EXCEEDED after 60 s). Real Pub/Sub answers
+  // INVALID_ARGUMENT; production code must not rely on the emulator to catch oversized messages.
+  it('7: an oversized message is rejected', { todo: 'the official emulator does not enforce the 10 MB limit' }, async () => {
+    const [topic] = await pubsub.createTopic(uniqueId('t7'));
+    await assert.rejects(topic.publishMessage({ data: Buffer.alloc(10 * 1024 * 1024 + 1, 'a') }));
   });
 });
 
