@@ -1,0 +1,115 @@
+/**
+ * The whole pipeline on this machine, with real processes: localcloud (Pub/Sub emulator,
+ * Storage emulator, Eventarc bridge), the four functions under functions-framework, and the
+ * worker. Used by the end-to-end tests, the demo and the benchmark.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { freePort } from '../../localcloud/pubsub.js';
+import { FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from '../../localcloud/index.js';
+import type { JobsPolicy } from '../../localcloud/topology.js';
+import { buildTinyModel, tinySpec, type TinyModelOptions } from '../../support/tiny-model.js';
+import { CompletionListener } from './completions.js';
+import { WorkerProcess } from './worker-process.js';
+
+export interface StackOptions {
+  /** Use a tiny in-code model (fast) instead of the embedded ISNet. Default true. */
+  tinyModel?: boolean | TinyModelOptions;
+  /** Extra worker environment (WORKER_CONCURRENCY, DEBUG_JOB_DELAY_MS, ...). */
+  workerEnv?: Record<string, string>;
+  /** Start a worker right away. Default true. */
+  startWorker?: boolean;
+  policy?: Partial<JobsPolicy>;
+  /** Copy every process's output to stderr. */
+  echo?: boolean;
+  logLevel?: string;
+}
+
+export interface Functions {
+  createUpload: FunctionProcess;
+  getStatus: FunctionProcess;
+  onObjectFinalized: FunctionProcess;
+  onDeadLetter: FunctionProcess;
+}
+
+export class Stack {
+  worker: WorkerProcess | undefined;
+  private workers = 0;
+
+  private constructor(
+    readonly cloud: LocalCloud,
+    readonly functions: Functions,
+    readonly pubsub: PubSub,
+    readonly storage: Storage,
+    readonly completions: CompletionListener,
+    readonly workerEnv: Record<string, string>,
+    private readonly echo: boolean,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    // This process's own clients must not probe the metadata server either.
+    process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+    const echo = options.echo ?? false;
+    const logLevel = options.logLevel ?? 'info';
+    // Fast bridge retries and the local (short-backoff) subscription policy keep tests short.
+    const cloud = await startLocalCloud({ retry: FAST_RETRY, ...(options.policy ? { policy: options.policy } : {}) });
+    try {
+      const fnEnv = {
+        ...cloud.env,
+        NODE_OPTIONS: '--import tsx',
+        LOG_LEVEL: logLevel,
+        // The demo and the benchmark upload many photos from one address.
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_BURST: '100000',
+      };
+      const fn = (target: string, signatureType: 'http' | 'cloudevent') => startFunction({ source: 'functions/index.ts', target, signatureType, env: fnEnv, readyTimeoutMs: 60_000 });
+      const [createUpload, getStatus, onObjectFinalized, onDeadLetter] = await Promise.all([fn('createUpload', 'http'), fn('getStatus', 'http'), fn('onObjectFinalized', 'cloudevent'), fn('onDeadLetter', 'cloudevent')]);
+      cloud.routeStorage(onObjectFinalized.url);
+      await cloud.routeTopic(cloud.names.deadLetterTopic, onDeadLetter.url);
+
+      const pubsub = new PubSub({ projectId: cloud.projectId, apiEndpoint: cloud.pubsubHost, emulatorMode: true });
+      const storage = new Storage({ projectId: cloud.projectId, apiEndpoint: cloud.storageUrl });
+      const completions = await CompletionListener.start(pubsub, cloud.names.completionsTopic);
+      const workerEnv: Record<string, string> = { ...cloud.env, LOG_LEVEL: logLevel, ...(await modelEnv(options.tinyModel ?? true)), ...options.workerEnv };
+      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo);
+      if (options.startWorker ?? true) await (await stack.startWorker()).waitReady();
+      return stack;
+    } catch (err) {
+      await cloud.stop();
+      throw err;
+    }
+  }
+
+  /**
+   * Starts a worker process (another one after a kill, for instance) and makes it the
+   * current one. The port is chosen here: with PORT=0 we could not reach it.
+   */
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+    const w = WorkerProcess.start(await freePort(), { env: { ...this.workerEnv, ...extraEnv }, name: `worker-${++this.workers}`, echo: this.echo });
+    this.worker = w;
+    return w;
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.stop().catch(() => undefined);
+    await this.completions.stop().catch(() => undefined);
+    await Promise.allSettled(Object.values(this.functions).map((f) => f.stop()));
+    await this.pubsub.close().catch(() => undefined);
+    await this.cloud.stop();
+  }
+}
+
+/** Worker env selecting the model: a tiny one written to a temp dir, or the embedded ISNet. */
+async function modelEnv(tiny: boolean | TinyModelOptions): Promise<Record<string, string>> {
+  if (tiny === false) return { EXECUTION_PROVIDER: 'cpu' };
+  const options: TinyModelOptions = tiny === true ? { size: 64 } : tiny;
+  const dir = await mkdtemp(join(tmpdir(), 'e2e-model-'));
+  const modelPath = join(dir, 'tiny.onnx');
+  const specPath = join(dir, 'tiny.json');
+  await writeFile(modelPath, buildTinyModel(options));
+  await writeFile(specPath, JSON.stringify(tinySpec(options)));
+  return { MODEL_URI: modelPath, MODEL_SPEC: specPath, EXECUTION_PROVIDER: 'cpu' };
+}
