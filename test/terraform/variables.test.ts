@@ -52,7 +52,7 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
     assert.equal(r.status, 0, r.output);
   });
 
-  for (const c of [
+  const rejections: { name: string; vars: Record<string, string>; message: string }[] = [
     { name: 'an unknown worker mode', vars: { worker_mode: 'hybrid' }, message: 'worker_mode must be "push" or "pull".' },
     { name: 'fewer than 4 vCPUs', vars: { worker_cpu: '2' }, message: 'worker_cpu must be 4, 6 or 8' },
     { name: 'less than 16 GiB', vars: { worker_memory_gib: '8' }, message: 'worker_memory_gib must be a whole number between 16 and 32.' },
@@ -70,7 +70,8 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
     { name: 'a KMS key that is not a key name', vars: { kms_key_name: 'my-key' }, message: 'kms_key_name must be a full crypto key name' },
     { name: 'a project id with capitals', vars: { project_id: 'Petcutout' }, message: 'project_id must be a Google Cloud project id' },
     { name: 'backoff minimum above maximum', vars: { job_retry_backoff_seconds: '{ minimum = 60, maximum = 10 }' }, message: 'job_retry_backoff_seconds must satisfy 0 <= minimum <= maximum <= 600.' },
-  ]) {
+  ];
+  for (const c of rejections) {
     it(`rejects ${c.name}`, () => {
       const r = plan(c.vars);
       assert.notEqual(r.status, 0, `plan succeeded with ${JSON.stringify(c.vars)}`);
