@@ -1,0 +1,172 @@
+/**
+ * End to end through localcloud with real processes: browser-style uploads, the functions
+ * under functions-framework, the worker as a child process on a tiny model.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import type { StatusResponse } from '../../schemas/status.js';
+import { statusObjectName } from '../../shared/paths.js';
+import { pollUntilTerminal, getStatus, uploadLikeABrowser } from './support/browser.js';
+import { JobsTap } from './support/jobs-tap.js';
+import { Stack } from './support/stack.js';
+
+const PHOTOS = new URL('../fixtures/photos/', import.meta.url);
+const photo = (name: string): Promise<Buffer> => readFile(new URL(name, PHOTOS));
+// A JPEG signature followed by garbage: passes the content-type check, fails decoding.
+const CORRUPT_JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]), Buffer.alloc(2000, 0x5a)]);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const terminalTransitions = (s: StatusResponse) => s.transitions.filter((t) => ['succeeded', 'failed', 'rejected'].includes(t.state));
+
+async function waitForState(stack: Stack, jobId: string, state: string, timeoutMs = 30_000): Promise<StatusResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await getStatus(stack.functions.getStatus.url, jobId).catch(() => undefined);
+    if (s?.state === state) return s;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} never reached ${state} (last ${s?.state ?? 'none'})`);
+    await sleep(50);
+  }
+}
+
+describe('end to end through localcloud', { timeout: 600_000 }, () => {
+  let stack: Stack;
+  let tap: JobsTap;
+
+  before(async () => {
+    stack = await Stack.start({ startWorker: false, logLevel: 'info', workerEnv: { DEBUG_FAIL_CLIENT_REF: 'always-fail' } });
+    tap = await JobsTap.start(stack.pubsub, stack.cloud.names.jobsTopic);
+  });
+  after(async () => {
+    await tap?.stop();
+    await stack?.stop();
+  });
+
+  it('a photo uploaded by signed URL produces a completion event and decodable outputs at the original size', async () => {
+    const worker = await stack.startWorker();
+    await worker.waitReady();
+    const bytes = await photo('skimage-chelsea-cat.png');
+    const original = await sharp(bytes).metadata();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/png', { clientRef: 'e2e-cat' });
+
+    const { event } = await stack.completions.waitFor(jobId);
+    assert.equal(event.data.outcome, 'succeeded');
+    assert.equal(event.id, `${jobId}:succeeded`);
+    assert.equal(event.data.clientRef, 'e2e-cat');
+    const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    assert.equal(status.state, 'succeeded');
+    assert.deepEqual(status.outputs?.map((o) => o.kind).sort(), ['bw', 'cutout', 'mask', 'preview']);
+    for (const output of status.outputs ?? []) {
+      const url = status.downloads?.[output.kind]?.url;
+      assert.ok(url, `download URL for ${output.kind}`);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(body.length, output.size);
+      const meta = await sharp(body).metadata();
+      if (output.kind === 'preview') {
+        assert.ok((meta.width ?? 0) <= 1024);
+        continue;
+      }
+      assert.deepEqual([meta.width, meta.height], [original.width, original.height], output.kind);
+      if (output.kind === 'cutout') assert.equal(meta.channels, 4, 'the cutout has alpha');
+      assert.deepEqual([output.width, output.height], [original.width, original.height]);
+    }
+    await worker.stop();
+    assert.equal((await worker.waitExit()).code, 0);
+  });
+
+  it('the same job message delivered twice gives one set of outputs and one terminal status', async () => {
+    const worker = await stack.startWorker();
+    await worker.waitReady();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('tux-dog.png'), 'image/png');
+    await stack.completions.waitFor(jobId);
+    const before = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    const results = stack.storage.bucket(stack.cloud.resultsBucket);
+    const generations = async () =>
+      Promise.all((before.outputs ?? []).map(async (o) => String((await results.file(o.name).getMetadata())[0].generation)));
+    const outputGenerations = await generations();
+    const [statusMeta] = await results.file(statusObjectName(jobId)).getMetadata();
+
+    const original = tap.forJob(jobId)[0];
+    assert.ok(original, 'the ingest function published the job');
+    await stack.pubsub.topic(stack.cloud.names.jobsTopic).publishMessage({ data: original.data, attributes: original.attributes });
+    // The redelivered copy is acked without work, but its event goes out again (same id).
+    const deadline = Date.now() + 30_000;
+    while (stack.completions.forJob(jobId).length < 2 && Date.now() < deadline) await sleep(50);
+    const events = stack.completions.forJob(jobId);
+    assert.equal(events.length, 2);
+    assert.deepEqual(new Set(events.map((e) => e.event.id)), new Set([`${jobId}:succeeded`]));
+
+    const afterStatus = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    assert.equal(terminalTransitions(afterStatus).length, 1);
+    assert.equal(afterStatus.attempts, 1);
+    assert.deepEqual(await generations(), outputGenerations, 'outputs were not rewritten');
+    assert.equal(String((await results.file(statusObjectName(jobId)).getMetadata())[0].generation), String(statusMeta.generation));
+    assert.equal(worker.events('job.already_terminal').length, 1);
+    await worker.stop();
+  });
+
+  it('a worker killed with SIGKILL mid-job is replaced and the job still ends with exactly one terminal status', async () => {
+    const first = await stack.startWorker({ DEBUG_JOB_DELAY_MS: '3000' });
+    await first.waitReady();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-squirrel_cls.jpg'), 'image/jpeg');
+    await waitForState(stack, jobId, 'processing');
+    first.kill('SIGKILL');
+    assert.equal((await first.waitExit()).signal, 'SIGKILL');
+
+    const second = await stack.startWorker();
+    await second.waitReady();
+    // Redelivered once the dead worker's lease (10 s ack deadline) runs out.
+    const { event } = await stack.completions.waitFor(jobId, 90_000);
+    assert.equal(event.data.outcome, 'succeeded');
+    const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    assert.equal(status.state, 'succeeded');
+    assert.equal(terminalTransitions(status).length, 1);
+    assert.equal(status.attempts, 2);
+    assert.equal(stack.completions.forJob(jobId).length, 1);
+    await second.stop();
+  });
+
+  it('SIGTERM during a job drains it: the job finishes, the worker exits 0', async () => {
+    const worker = await stack.startWorker({ DEBUG_JOB_DELAY_MS: '2000' });
+    await worker.waitReady();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('scipy-face-raccoon.jpg'), 'image/jpeg');
+    await waitForState(stack, jobId, 'processing');
+    worker.kill('SIGTERM');
+    const exit = await worker.waitExit();
+    assert.equal(exit.code, 0);
+    const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId, 10_000);
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.attempts, 1);
+    assert.deepEqual(worker.events('shutdown.drained').map((e) => [e['finished'], e['abandoned']]), [[1, 0]]);
+    assert.equal((await stack.completions.waitFor(jobId, 10_000)).event.data.outcome, 'succeeded');
+  });
+
+  it('a message that always fails is dead-lettered after the configured attempts and ends failed with an event', async () => {
+    const worker = await stack.startWorker();
+    await worker.waitReady();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-butterfly.jpg'), 'image/jpeg', { clientRef: 'always-fail' });
+    const { event } = await stack.completions.waitFor(jobId, 120_000);
+    assert.equal(event.data.outcome, 'failed');
+    assert.equal(event.id, `${jobId}:failed`);
+    const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    assert.equal(status.state, 'failed');
+    assert.equal(status.error?.code, 'dead_lettered');
+    assert.equal(terminalTransitions(status).length, 1);
+    // LOCAL_POLICY: 5 delivery attempts, each a retry in the worker's log.
+    assert.equal(worker.events('job.retry').filter((e) => e['jobId'] === jobId).length, 5);
+    await worker.stop();
+  });
+
+  it('a rejected upload produces a rejected event and no job', async () => {
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, CORRUPT_JPEG, 'image/jpeg');
+    const { event } = await stack.completions.waitFor(jobId, 30_000);
+    assert.equal(event.data.outcome, 'rejected');
+    const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
+    assert.equal(status.state, 'rejected');
+    await sleep(500);
+    assert.deepEqual(tap.forJob(jobId), []);
+  });
+});
