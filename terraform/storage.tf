@@ -22,12 +22,19 @@ resource "google_storage_bucket" "uploads" {
     enabled = false
   }
 
-  # Browsers PUT straight to a V4 signed URL. The signed headers must be allowed in CORS;
-  # x-goog-content-length-range is signed by createUpload to cap the size server-side.
+  # Browsers PUT straight to a V4 signed URL, sending every header createUpload signed; the
+  # preflight fails unless CORS allows each one: the content type, the size cap
+  # (x-goog-content-length-range) and the metadata handed to onObjectFinalized
+  # (functions/upload-metadata.ts).
   cors {
-    origin          = var.allowed_origins
-    method          = ["PUT"]
-    response_header = ["content-type", "x-goog-content-length-range"]
+    origin = var.allowed_origins
+    method = ["PUT"]
+    response_header = [
+      "content-type",
+      "x-goog-content-length-range",
+      "x-goog-meta-petcutout-outputs",
+      "x-goog-meta-petcutout-client-ref",
+    ]
     max_age_seconds = 3600
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { CLIENT_REF_META, OUTPUTS_META } from '../../functions/upload-metadata.js';
 import { TERRAFORM_DIR, blocks, child, dynamicContent, loadTerraform, one, references, resolveLocal, resource, resourcesOfType, type Block } from './hcl.js';
 
 const model = await loadTerraform();
@@ -164,11 +165,12 @@ describe('terraform: storage', () => {
     }
   });
 
-  it('allows browser PUTs to the uploads bucket from the storefront origins only', () => {
+  it('allows browser PUTs to the uploads bucket from the storefront origins, with every header createUpload signs', () => {
     const cors = one(resource(model, 'google_storage_bucket', 'uploads')['cors'], 'cors');
     assert.equal(cors['origin'], '${var.allowed_origins}');
     assert.deepEqual(cors['method'], ['PUT']);
-    assert.deepEqual([...(cors['response_header'] as string[])].sort(), ['content-type', 'x-goog-content-length-range']);
+    // The preflight must allow each signed header the browser sends (functions/create-upload.ts).
+    assert.deepEqual([...(cors['response_header'] as string[])].sort(), ['content-type', 'x-goog-content-length-range', `x-goog-meta-${CLIENT_REF_META}`, `x-goog-meta-${OUTPUTS_META}`].sort());
   });
 
   it('expires originals, status documents and the cache by prefix', () => {
