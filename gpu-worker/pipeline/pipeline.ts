@@ -1,0 +1,142 @@
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+import { PipelineError, RetryableError } from '../../shared/errors.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadModel, type LoadedModel, type LoadModelConfig, type LoadModelDeps } from '../model/load.js';
+import type { ModelLogger } from '../model/runtime.js';
+import { InferenceBatcher } from './batcher.js';
+import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } from './contract.js';
+import { decodeImage } from './decode.js';
+import { inferBatch, type SaliencyMap } from './infer.js';
+import { composeRgba, encodeOutputs } from './outputs.js';
+import { mapToAlpha, upsampleAlpha } from './postprocess.js';
+import { normalizationTables, preprocess } from './preprocess.js';
+import { estimateForeground } from './refine.js';
+
+export interface PipelineOptions {
+  /** Images per inference run; forced to 1 when the model's batch is static. */
+  maxBatchSize: number;
+  batchWaitMs: number;
+  /** Foreground colour estimation on the alpha edge. */
+  refine: boolean;
+  limitInputPixels: number;
+  logger?: ModelLogger;
+}
+
+/** Everything `createImagePipeline` reads: the ModelConfig fragment (or a subset of it). */
+export type ImagePipelineConfig = LoadModelConfig & Pick<ModelConfig, 'MAX_BATCH_SIZE' | 'BATCH_WAIT_MS' | 'REFINE_FOREGROUND' | 'MAX_INPUT_PIXELS'>;
+
+/** The pipeline plus the loaded model, for callers that want the session (benchmarks, readiness). */
+export interface LoadedImagePipeline extends ImagePipeline {
+  readonly loaded: LoadedModel;
+}
+
+interface InferResult {
+  map: SaliencyMap;
+  inferMs: number;
+}
+
+/**
+ * Sharp settings for a long-running worker: no operation cache (inputs are raw buffers
+ * never seen twice, and the cache would hold on to them, so RSS would creep), and one
+ * libvips thread per core (sharp defaults to 1 on glibc without jemalloc, which leaves a
+ * single 12 MP image on one core).
+ */
+export function configureSharp(threads = availableParallelism()): void {
+  sharp.cache(false);
+  sharp.concurrency(threads);
+}
+
+/**
+ * Load the configured model (verified, contract-checked, on the configured provider) and
+ * build the pipeline around it. Startup problems reject with a message naming them.
+ * @example const pipeline = await createImagePipeline(parseConfig(ModelConfig, process.env), { storage, logger })
+ *          const { outputs } = await pipeline.process({ jobId, bytes, outputs: ['cutout', 'mask', 'bw'] })
+ */
+export async function createImagePipeline(config: ImagePipelineConfig, deps: LoadModelDeps = {}): Promise<LoadedImagePipeline> {
+  const model = await loadModel(config, deps);
+  return pipelineForModel(model, {
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    batchWaitMs: config.BATCH_WAIT_MS,
+    refine: config.REFINE_FOREGROUND,
+    limitInputPixels: config.MAX_INPUT_PIXELS,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+}
+
+/**
+ * The pipeline around an already loaded model (tests build tiny models and call this).
+ * @example const p = pipelineForModel(model, { maxBatchSize: 4, batchWaitMs: 10, refine: true, limitInputPixels: 64e6 })
+ */
+export function pipelineForModel(model: LoadedModel, options: PipelineOptions): LoadedImagePipeline {
+  configureSharp();
+  const { spec, contract, session } = model;
+  const maxBatchSize = contract.dynamicBatch ? options.maxBatchSize : 1;
+  const tables = normalizationTables(spec.normalize);
+  const batcher = new InferenceBatcher<Float32Array, InferResult>(
+    async (inputs) => {
+      const started = performance.now();
+      const maps = await inferBatch(session, spec, contract, inputs);
+      const inferMs = performance.now() - started;
+      return maps.map((map) => ({ map, inferMs }));
+    },
+    { maxBatchSize, maxWaitMs: maxBatchSize > 1 ? options.batchWaitMs : 0 },
+  );
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider };
+  let closed = false;
+
+  async function process(request: ProcessRequest): Promise<ProcessResult> {
+    if (closed) throw new RetryableError('model_not_ready', 'the pipeline is closed');
+    const timingsMs: Record<string, number> = {};
+    let stage = 'decode';
+    let mark = performance.now();
+    const lap = (name: string, next: string): void => {
+      const now = performance.now();
+      timingsMs[name] = Math.round((now - mark) * 10) / 10;
+      mark = now;
+      stage = next;
+    };
+    const started = mark;
+    try {
+      const image = await decodeImage(request.bytes, { limitInputPixels: options.limitInputPixels });
+      lap('decode', 'preprocess');
+      const chw = await preprocess(image, spec, tables);
+      lap('preprocess', 'infer');
+      const { result, batchSize, queueMs } = await batcher.submit(chw);
+      timingsMs['queue'] = Math.round(queueMs * 10) / 10;
+      timingsMs['infer'] = Math.round(result.inferMs * 10) / 10;
+      mark = performance.now();
+      stage = 'postprocess';
+      const alpha8 = mapToAlpha(result.map, spec.output);
+      const alpha = await upsampleAlpha(alpha8, result.map.width, result.map.height, image.width, image.height);
+      lap('postprocess', 'refine');
+      const needsColour = request.outputs.some((k) => k !== 'mask');
+      const original = needsColour ? await composeRgba(image, alpha) : Buffer.alloc(0);
+      const rgba = options.refine && needsColour ? await estimateForeground(original, image) : original;
+      lap('refine', 'encode');
+      const outputs = await encodeOutputs(request.outputs, { rgba, alpha, width: image.width, height: image.height });
+      lap('encode', 'done');
+      timingsMs['total'] = Math.round((performance.now() - started) * 10) / 10;
+      return { outputs, timingsMs, batchSize };
+    } catch (err) {
+      if (err instanceof PipelineError) throw err;
+      // Native failures carry the job and the stage, so a log line is enough to reproduce.
+      throw new RetryableError('internal', `job ${request.jobId}: ${stage} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  return {
+    model: descriptor,
+    loaded: model,
+    process,
+    async warmup() {
+      await batcher.submit(new Float32Array(3 * spec.input.width * spec.input.height));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await batcher.close();
+      await session.release();
+    },
+  };
+}
