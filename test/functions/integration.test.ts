@@ -14,13 +14,14 @@ import { StatusResponse } from '../../schemas/status.js';
 import { UploadTicket } from '../../schemas/upload.js';
 import { fromPubSubMessage } from '../../shared/completion.js';
 import { batchJobId } from '../../shared/ids.js';
+import type * as LocalCloudTypes from '../localcloud/index.js';
 
 const HARNESS = new URL('../localcloud/index.ts', import.meta.url);
 const SOURCE = fileURLToPath(new URL('../../functions/index.ts', import.meta.url));
 const ORIGIN = 'http://localhost:5173';
 const MAX_UPLOAD_BYTES = 3 * 1024 * 1024;
 
-type LocalCloudModule = typeof import('../localcloud/index.js');
+type LocalCloudModule = typeof LocalCloudTypes;
 type Cloud = Awaited<ReturnType<LocalCloudModule['startLocalCloud']>>;
 type Fn = Awaited<ReturnType<LocalCloudModule['startFunction']>>;
 
