@@ -66,6 +66,9 @@ resource "google_cloudfunctions2_function" "create_upload" {
       SIGNED_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
       # Signs V4 URLs as itself through IAM signBlob (token creator on its own account only).
       SIGNING_SERVICE_ACCOUNT = google_service_account.create_upload.email
+      # The ticket's statusUrl: getStatus has its own URL, so a relative /jobs/{id} would
+      # point back at createUpload.
+      PUBLIC_BASE_URL = google_cloudfunctions2_function.get_status.service_config[0].uri
     })
   }
 

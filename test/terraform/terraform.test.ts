@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { FunctionsConfig } from '../../functions/config.js';
 import { CLIENT_REF_META, OUTPUTS_META } from '../../functions/upload-metadata.js';
+import { WorkerConfig } from '../../gpu-worker/config.js';
 import { TERRAFORM_DIR, blocks, child, dynamicContent, loadTerraform, one, references, resolveLocal, resource, resourcesOfType, type Block } from './hcl.js';
 
 const model = await loadTerraform();
 
 const FUNCTIONS = ['create_upload', 'get_status', 'on_object_finalized', 'on_dead_letter'] as const;
+
+/** The keys of an HCL object written in an expression (`KEY = value` lines), e.g. an env map. */
+function envKeys(expression: unknown): string[] {
+  if (typeof expression === 'object' && expression !== null) return Object.keys(expression); // a literal map
+  return [...String(expression).matchAll(/^\s*(?:merge\(\S+,\s*\{)?\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1] ?? '');
+}
 
 /** `"${google_service_account.x.email}"` -> "x" */
 function serviceAccountName(value: unknown): string | undefined {
@@ -256,10 +264,41 @@ describe('terraform: functions', () => {
     assert.equal(t['retry_policy'], 'RETRY_POLICY_RETRY');
   });
 
+  it("points createUpload's status URLs at getStatus", () => {
+    const env = String(child(resource(model, 'google_cloudfunctions2_function', 'create_upload'), 'service_config')['environment_variables']);
+    assert.match(env, /PUBLIC_BASE_URL\s*=\s*google_cloudfunctions2_function\.get_status\.service_config\[0\]\.uri/);
+  });
+
   it('keeps the event functions internal', () => {
     for (const fn of ['on_object_finalized', 'on_dead_letter']) {
       assert.equal(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['ingress_settings'], 'ALLOW_INTERNAL_ONLY');
     }
+  });
+});
+
+describe('terraform: environment matches the code', () => {
+  // Known to the deployment, not (yet) read by the code: harmless, zod ignores unknown keys.
+  const DOCUMENTED_EXTRAS = new Set(['SIGNING_SERVICE_ACCOUNT']);
+
+  it('sets only variables the functions read (functions/config.ts)', () => {
+    const known = new Set(Object.keys(FunctionsConfig.shape));
+    const base = envKeys(model.locals.get('base_env'));
+    assert.ok(base.includes('GOOGLE_CLOUD_PROJECT') && base.includes('UPLOADS_BUCKET') && base.includes('DEAD_LETTER_TOPIC'), `base_env: ${base.join(', ')}`);
+    for (const fn of FUNCTIONS) {
+      const keys = [...base, ...envKeys(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['environment_variables'])];
+      const unknown = keys.filter((k) => !known.has(k) && !DOCUMENTED_EXTRAS.has(k));
+      assert.deepEqual(unknown, [], `${fn} sets variables no code reads`);
+    }
+  });
+
+  it('sets only variables the worker reads (gpu-worker/config.ts)', () => {
+    const known = new Set(Object.keys(WorkerConfig.shape));
+    const keys = [...envKeys(model.locals.get('base_env')), ...envKeys(model.locals.get('worker_env')), 'JOBS_SUBSCRIPTION', 'PORT'];
+    assert.ok(keys.includes('MODEL_SHA256') && keys.includes('WORKER_MODE'), `worker_env: ${keys.join(', ')}`);
+    assert.deepEqual(
+      keys.filter((k) => !known.has(k)),
+      [],
+    );
   });
 });
 
