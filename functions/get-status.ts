@@ -17,9 +17,10 @@ const JOB_PATH = /(?:^|\/)jobs\/([^/]*)\/?$/;
 /**
  * `GET /jobs/{jobId}`: the status document, plus signed download URLs once it succeeded.
  *
- * The ETag is the document's generation. Download URLs are minted per time window (half
- * their lifetime), and the window is part of a succeeded job's ETag, so a 304 never
- * leaves a client holding URLs with less than half their lifetime left.
+ * The ETag is the document's generation plus a time window of half the download URLs'
+ * lifetime. URLs are minted per window, so a 304 never leaves a client holding URLs with
+ * less than half their lifetime left; the window costs a queued job's poller one extra 200
+ * per window. The generation is compared before the document is downloaded.
  */
 export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'clock' | 'logger'>, settings: GetStatusSettings): HttpHandler {
   const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'HEAD', 'OPTIONS'], requestHeaders: ['If-None-Match'], exposedHeaders: ['ETag'] };
@@ -44,8 +45,6 @@ export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'c
     try {
       const head = await deps.statusStore.head(jobId);
       if (!head) return sendError(res, 404, 'not_found', `no job ${jobId}`);
-      // The window suffix is added for every state, so the ETag stays cheap to compare
-      // before downloading: a succeeded job's URLs are renewed each window.
       const inm = header(req, 'if-none-match');
       if (inm !== undefined && etagMatches(inm, etagFor(head.generation, window))) {
         res.set('ETag', etagFor(head.generation, window));
