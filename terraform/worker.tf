@@ -27,12 +27,15 @@ locals {
     NODE_ENV              = "production"
   })
 
-  # Traffic (service) or instance split (pool): latest only, or a canary next to a stable revision.
+  # Traffic (service) or instance split (pool): latest only, or a canary next to a stable
+  # revision. Zero-percent entries are left out: canary_percent = 0 is a plain roll back.
   worker_split = var.worker_canary == null ? [
     { latest = true, revision = null, percent = 100 },
     ] : [
-    { latest = false, revision = var.worker_canary.stable_revision, percent = 100 - var.worker_canary.canary_percent },
-    { latest = true, revision = null, percent = var.worker_canary.canary_percent },
+    for split in [
+      { latest = false, revision = var.worker_canary.stable_revision, percent = 100 - var.worker_canary.canary_percent },
+      { latest = true, revision = null, percent = var.worker_canary.canary_percent },
+    ] : split if split.percent > 0
   ]
 }
 

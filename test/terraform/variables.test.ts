@@ -1,10 +1,11 @@
 /**
- * The variables' validation blocks, evaluated by terraform itself: variables.tf alone needs
- * no provider, so `terraform init` and `plan` run offline on a scratch copy of it.
+ * The variables' validation blocks and the worker's traffic split, evaluated by terraform
+ * itself: variables.tf and plain locals need no provider, so `terraform init`, `plan` and
+ * `apply` run offline on a scratch copy of them.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,6 +30,10 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'petcutout-tfvars-'));
     copyFileSync(join(TERRAFORM_DIR, 'variables.tf'), join(dir, 'variables.tf'));
+    // The split local as written in worker.tf, exposed as an output.
+    const split = /^ {2}worker_split = [\s\S]*?\n {2}\]\n/m.exec(readFileSync(join(TERRAFORM_DIR, 'worker.tf'), 'utf8'))?.[0];
+    assert.ok(split, 'local.worker_split not found in worker.tf');
+    writeFileSync(join(dir, 'split.tf'), `locals {\n${split}}\n\noutput "worker_split" {\n  value = local.worker_split\n}\n`);
     const init = terraform(dir, ['init', '-input=false', '-no-color', '-backend=false']);
     assert.equal(init.status, 0, init.output);
   });
@@ -51,6 +56,29 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
     });
     assert.equal(r.status, 0, r.output);
   });
+
+  const splits: { name: string; canary: string; expected: { latest: boolean; revision: string | null; percent: number }[] }[] = [
+    { name: 'no canary: all on the latest revision', canary: 'null', expected: [{ latest: true, revision: null, percent: 100 }] },
+    {
+      name: 'a 10% canary',
+      canary: '{ stable_revision = "w-00007", canary_percent = 10 }',
+      expected: [
+        { latest: false, revision: 'w-00007', percent: 90 },
+        { latest: true, revision: null, percent: 10 },
+      ],
+    },
+    { name: 'canary at 0%: rolled back, no zero entry', canary: '{ stable_revision = "w-00007", canary_percent = 0 }', expected: [{ latest: false, revision: 'w-00007', percent: 100 }] },
+    { name: 'canary at 100%: promoted', canary: '{ stable_revision = "w-00007", canary_percent = 100 }', expected: [{ latest: true, revision: null, percent: 100 }] },
+  ];
+  for (const [i, c] of splits.entries()) {
+    it(`splits worker traffic: ${c.name}`, () => {
+      const state = join(dir, `split-${i}.tfstate`); // local, throwaway: outputs only
+      const r = terraform(dir, ['apply', '-input=false', '-no-color', '-auto-approve', '-lock=false', `-state=${state}`, `-var-file=${EXAMPLE}`, '-var', `worker_canary=${c.canary}`]);
+      assert.equal(r.status, 0, r.output);
+      const out = spawnSync('terraform', [`-chdir=${dir}`, 'output', `-state=${state}`, '-json', 'worker_split'], { encoding: 'utf8' });
+      assert.deepEqual(JSON.parse(out.stdout), c.expected);
+    });
+  }
 
   const rejections: { name: string; vars: Record<string, string>; message: string }[] = [
     { name: 'an unknown worker mode', vars: { worker_mode: 'hybrid' }, message: 'worker_mode must be "push" or "pull".' },
