@@ -1,0 +1,157 @@
+/**
+ * The worker service's figures, printed as one table:
+ *  1. tiny model: latency from the end of the signed PUT to the completion event, 2.5 MP
+ *     photo, 4 concurrent uploads (p50, p99), through localcloud and real processes;
+ *  2. the same with the cache warm (identical photo), for comparison;
+ *  3. ISNet: time from process start to /readyz 200;
+ *  4. ISNet: worker throughput against bare `session.run` in the same run;
+ *  5. worker RSS over many jobs (tiny model; ISNet for fewer jobs, CPU-bound here).
+ * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=8
+ * --only=tiny|isnet.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { loadModel } from '../gpu-worker/model/load.js';
+import { ModelConfig } from '../gpu-worker/model/config.js';
+import { parseConfig } from '../shared/config.js';
+import { uploadLikeABrowser } from '../test/e2e/support/browser.js';
+import { Stack } from '../test/e2e/support/stack.js';
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const ROUNDS = Number(args.get('rounds') ?? 10);
+const RSS_JOBS = Number(args.get('rss-jobs') ?? 300);
+const ISNET_JOBS = Number(args.get('isnet-jobs') ?? 8);
+const CONCURRENT = 4;
+const rows: Array<[string, string, string]> = [];
+const row = (what: string, value: string, aim = ''): void => void rows.push([what, value, aim]);
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+};
+const rssMb = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+/** A ~2.5 MP JPEG (1920x1300) cut from the 12 MP raccoon, so the pipeline has real work. */
+async function photo25(seed: number): Promise<Buffer> {
+  // A one-pixel tweak per seed makes each upload's md5 unique, so the cache never answers.
+  const base = sharp('test/fixtures/photos/raccoon-12mp.jpg').resize(1920, 1300, { fit: 'cover' });
+  const { data, info } = await base.raw().toBuffer({ resolveWithObject: true });
+  data[0] = seed % 256;
+  data[1] = Math.floor(seed / 256) % 256;
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+async function latencyRounds(stack: Stack, rounds: number, bytesFor: (i: number) => Promise<Buffer>): Promise<number[]> {
+  const latencies: number[] = [];
+  let n = 0;
+  for (let r = 0; r < rounds; r++) {
+    const inputs = await Promise.all(Array.from({ length: CONCURRENT }, () => bytesFor(n++)));
+    const done = await Promise.all(
+      inputs.map(async (bytes) => {
+        const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw'] });
+        const ev = await stack.completions.waitFor(up.jobId, 120_000);
+        if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
+        return ev.receivedAt - up.putDoneAt;
+      }),
+    );
+    latencies.push(...done);
+  }
+  return latencies;
+}
+
+async function tinySection(): Promise<void> {
+  const stack = await Stack.start({ logLevel: 'warn', workerEnv: { CACHE_ENABLED: 'true', WORKER_CONCURRENCY: '4' }, tinyModel: { size: 64 } });
+  try {
+    const worker = stack.worker;
+    if (!worker) throw new Error('no worker');
+    await latencyRounds(stack, 1, photo25); // warm every process and connection
+    const cold = await latencyRounds(stack, ROUNDS, (i) => photo25(1000 + i));
+    row(`tiny: PUT end -> event, p50 (${cold.length} jobs, ${CONCURRENT} at a time)`, `${pct(cold, 50).toFixed(0)} ms`, '< 400 ms');
+    row('tiny: PUT end -> event, p99', `${pct(cold, 99).toFixed(0)} ms`, '< 1000 ms');
+    const same = await photo25(7);
+    const warm = await latencyRounds(stack, Math.max(2, Math.floor(ROUNDS / 2)), async () => same);
+    row('tiny: PUT end -> event, cache hit, p50', `${pct(warm, 50).toFixed(0)} ms`);
+
+    // RSS over many jobs: sampled after each batch of CONCURRENT.
+    const samples: number[] = [rssMb(worker.pid)];
+    const t0 = performance.now();
+    let n = 0;
+    while (n < RSS_JOBS) {
+      await latencyRounds(stack, 1, () => photo25(5000 + n++));
+      n += CONCURRENT - 1;
+      samples.push(rssMb(worker.pid));
+    }
+    const tenth = Math.max(1, Math.floor(samples.length / 10));
+    const early = Math.max(...samples.slice(tenth, 2 * tenth));
+    const late = Math.max(...samples.slice(-tenth));
+    row(`tiny: worker RSS over ${n} jobs (start / after 10% / end)`, `${samples[0]?.toFixed(0)} / ${early.toFixed(0)} / ${late.toFixed(0)} MB`, 'flat');
+    row(`tiny: growth from 10% to end`, `${(((late - early) / early) * 100).toFixed(1)} %`, '< 5 %');
+    row('tiny: throughput (jobs/s, 2.5 MP, 3 outputs)', ((n / (performance.now() - t0)) * 1000).toFixed(2));
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function isnetSection(): Promise<void> {
+  const stack = await Stack.start({ logLevel: 'warn', startWorker: false, tinyModel: false, workerEnv: { CACHE_ENABLED: 'false', WORKER_CONCURRENCY: '4' } });
+  try {
+    const worker = await stack.startWorker();
+    const readyMs = await worker.waitReady(300_000);
+    row('isnet: process start -> /readyz 200', `${(readyMs / 1000).toFixed(2)} s`, '< 3 s');
+    const loadLine = worker.events('model.ready')[0];
+    if (loadLine) row('isnet:   of which model load + warm-up', `${Number(loadLine['loadSeconds']).toFixed(2)} s`);
+
+    const inputs = await Promise.all(Array.from({ length: ISNET_JOBS }, (_, i) => photo25(9000 + i)));
+    const rssBefore = rssMb(worker.pid);
+    const t0 = performance.now();
+    const putEnds: number[] = [];
+    await Promise.all(
+      inputs.map(async (bytes) => {
+        const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw'] });
+        putEnds.push(up.putDoneAt);
+        const ev = await stack.completions.waitFor(up.jobId, 600_000);
+        if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
+      }),
+    );
+    const workerSeconds = (performance.now() - t0) / 1000;
+    const workerRate = ISNET_JOBS / workerSeconds;
+    row(`isnet: worker RSS before / after ${ISNET_JOBS} jobs`, `${rssBefore.toFixed(0)} / ${rssMb(worker.pid).toFixed(0)} MB`);
+    await worker.stop();
+
+    // Bare inference in the same run, the worker stopped so it has the cores to itself.
+    const model = await loadModel({ ...parseConfig(ModelConfig, {}), EXECUTION_PROVIDER: 'cpu' });
+    const { name, width, height } = model.spec.input;
+    const input = new ort.Tensor('float32', new Float32Array(3 * width * height).fill(0.1), [1, 3, height, width]);
+    await model.session.run({ [name]: input });
+    const b0 = performance.now();
+    for (let i = 0; i < ISNET_JOBS; i++) await model.session.run({ [name]: input });
+    const bareRate = ISNET_JOBS / ((performance.now() - b0) / 1000);
+    await model.session.release();
+    row(`isnet: worker throughput (${ISNET_JOBS} jobs, 2.5 MP, 3 outputs, upload->event)`, `${workerRate.toFixed(3)} img/s`);
+    row('isnet: bare session.run throughput (batch 1)', `${bareRate.toFixed(3)} img/s`);
+    row('isnet: worker / bare', (workerRate / bareRate).toFixed(2), '>= 0.9');
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const only = args.get('only');
+  if (!only || only === 'tiny') await tinySection();
+  if (!only || only === 'isnet') await isnetSection();
+  const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 8];
+  console.log(`\nworker bench: ${availableParallelism()} cores, CPU provider, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`${'measure'.padEnd(w[0] ?? 0)} | ${'value'.padEnd(w[1] ?? 0)} | aim`);
+  console.log(`${'-'.repeat(w[0] ?? 0)}-|-${'-'.repeat(w[1] ?? 0)}-|-${'-'.repeat(8)}`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w[0] ?? 0)} | ${b.padEnd(w[1] ?? 0)} | ${c}`);
+  process.exit(0);
+}
+
+await main();
