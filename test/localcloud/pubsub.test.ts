@@ -134,6 +134,25 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     assert.ok(b.at - a.at < 3_000, `nacked message came back after ${b.at - a.at} ms`);
   });
 
+  it('4: lease extension keeps a message past its first deadline; deadlines over 600 s are refused', async () => {
+    const [topic] = await pubsub.createTopic(uniqueId('t4'));
+    const [sub] = await topic.createSubscription(uniqueId('s4'), { ackDeadlineSeconds: 10 });
+    const l = listen(sub, () => undefined); // hold it: the client keeps extending the lease
+    try {
+      await topic.publishMessage({ data: Buffer.from('hold me') });
+      await waitFor('first delivery', () => l.received[0]);
+      await sleep(13_000);
+      assert.equal(l.received.length, 1, 'not redelivered while the lease is extended');
+      l.received[0]?.message.ack();
+    } finally {
+      await l.close();
+    }
+    await assert.rejects(topic.createSubscription(uniqueId('s4-long'), { ackDeadlineSeconds: 601 }), (err: Error & { code?: number }) => {
+      assert.equal(err.code, 3, err.message); // INVALID_ARGUMENT
+      return true;
+    });
+  });
+
   it('5: dead-letters after N attempts with deliveryAttempt 1..N and the four source attributes', async () => {
     const names = prefixed(uniqueId('dl'));
     await createTopology(pubsub, describeTopology(names, { maxDeliveryAttempts: 5, minBackoffSeconds: 0, maxBackoffSeconds: 1 }));
@@ -160,6 +179,49 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     assert.equal(dl.attributes['CloudPubSubDeadLetterSourceSubscriptionProject'], projectId);
     const sourcePublishTime = Date.parse(dl.attributes['CloudPubSubDeadLetterSourceTopicPublishTime'] ?? '');
     assert.ok(Math.abs(sourcePublishTime - published.getTime()) < 5_000, `source publish time ${dl.attributes['CloudPubSubDeadLetterSourceTopicPublishTime']}`);
+  });
+
+  // Measured with emulator 0.8.20: the FIRST nack of a message is redelivered after ~0.1 s
+  // whatever minimumBackoff says (later ones wait ~4.6 s for a 3 s minimum), and with message
+  // ordering the retry policy is ignored altogether. Real Pub/Sub waits minimumBackoff.
+  it('6: retry backoff is respected on the first nack', { todo: 'the official emulator redelivers the first nack at once' }, async () => {
+    const [topic] = await pubsub.createTopic(uniqueId('t6b'));
+    const [sub] = await topic.createSubscription(uniqueId('s6b'), { retryPolicy: { minimumBackoff: { seconds: 3 }, maximumBackoff: { seconds: 10 } } });
+    const l = listen(sub, (m, all) => (all.length === 1 ? m.nack() : m.ack()));
+    try {
+      await topic.publishMessage({ data: Buffer.from('back off') });
+      await waitFor('redelivery', () => (l.received.length >= 2 ? true : undefined), 15_000);
+    } finally {
+      await l.close();
+    }
+    const [a, b] = l.received;
+    assert.ok(a && b && b.at - a.at >= 2_500, `redelivered after ${b && a ? b.at - a.at : '?'} ms with a 3 s minimum backoff`);
+  });
+
+  // Measured with emulator 0.8.20: after `first` is nacked, `second` (same key, already
+  // delivered) is not redelivered after it; real Pub/Sub redelivers the nacked message and the
+  // ones after it in order. Subscribers must not rely on the emulator for this.
+  it('6: ordering per key holds across a redelivery', { todo: 'the official emulator does not redeliver later messages of the key' }, async () => {
+    const [topic] = await pubsub.createTopic(uniqueId('t6o'));
+    const [sub] = await topic.createSubscription(uniqueId('s6o'), { enableMessageOrdering: true });
+    const publisher = pubsub.topic(topic.name, { messageOrdering: true });
+    let nacked = false;
+    const l = listen(sub, (m) => {
+      if (!nacked && m.data.toString() === 'first') {
+        nacked = true;
+        m.nack();
+      } else m.ack();
+    });
+    try {
+      await publisher.publishMessage({ data: Buffer.from('first'), orderingKey: 'k' });
+      await publisher.publishMessage({ data: Buffer.from('second'), orderingKey: 'k' });
+      await waitFor('3 deliveries', () => (l.received.length >= 3 ? true : undefined), 10_000);
+      await sleep(2_000);
+    } finally {
+      await l.close();
+    }
+    const order = l.received.map((r) => r.message.data.toString());
+    assert.ok(order.lastIndexOf('second') > order.lastIndexOf('first'), `delivery order ${order.join(', ')}`);
   });
 
   it('7: publishing to a missing topic is NOT_FOUND', async () => {
