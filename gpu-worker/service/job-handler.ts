@@ -81,15 +81,11 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
     }
   };
 
-  // Normally created by the ingest function; rebuilt from the message when missing.
-  const existing = (await deps.statuses.create(queuedFromMessage(msg, now()))).stored;
-  if (isTerminal(existing.doc.state)) return finishAlreadyDone(deps, existing.doc, log);
-
   // Checked before `processing`, so a worker without a model leaves no trace on the job.
   const pipeline = deps.pipeline();
   if (!pipeline) throw new RetryableError('model_not_ready', 'the model is not loaded yet');
 
-  const claimed = await updateStatus(deps.statuses, msg.jobId, (s) => (isTerminal(s.state) ? undefined : toProcessing(s, now())));
+  const claimed = await claim(deps, msg, now);
   if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log);
   log.info({ event: 'job.processing', attempts: claimed.stored.doc.attempts }, 'job processing');
 
@@ -115,9 +111,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
       deps.metrics.stageDuration(stage, ms);
     }
     deps.metrics.batchSize(result.batchSize);
-    const saveToCache = deps.cache && key ? deps.cache.save(key, result.outputs).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache')) : undefined;
     outputs = await timed('upload', () => deps.results.write(msg.jobId, result.outputs));
-    await saveToCache;
   }
   timings['total'] = performance.now() - started;
 
@@ -129,7 +123,24 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   deps.metrics.stageDuration('total', timings['total']);
   deps.metrics.jobFinished(final.changed ? 'succeeded' : 'skipped');
   log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
+  // After the event, so filling the cache (server-side copies) costs the user no latency;
+  // before the ack, so a shutdown drain still waits for it. Best effort: a miss later is fine.
+  if (deps.cache && key && !cacheHit && final.changed) {
+    await deps.cache.save(key, done).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache'));
+  }
   return 'ack';
+}
+
+/**
+ * processing, with compare-and-swap. The status document normally exists (the ingest
+ * function created it), so the update comes first; a missing one is rebuilt from the message.
+ */
+async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => string): Promise<UpdateResult> {
+  const toClaim = (s: JobStatus): JobStatus | undefined => (isTerminal(s.state) ? undefined : toProcessing(s, now()));
+  const first = await deps.statuses.update(msg.jobId, toClaim);
+  if (first) return first;
+  await deps.statuses.create(queuedFromMessage(msg, now()));
+  return updateStatus(deps.statuses, msg.jobId, toClaim);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { outputKind, type OutputKind } from '../../schemas/common.js';
 import type { OutputObject } from '../../schemas/status.js';
-import { CACHE_PREFIX, OUTPUT_FILES, cacheObjectName, outputObjectName } from '../../shared/paths.js';
+import { CACHE_PREFIX, cacheObjectName, outputObjectName } from '../../shared/paths.js';
 import type { RenderedOutput } from '../pipeline/contract.js';
 import type { BlobStore } from './ports.js';
 
@@ -74,13 +74,13 @@ export class OutputCache {
     );
   }
 
-  /** Writes the objects first and the manifest last: a manifest means a complete entry. */
-  async save(key: string, rendered: readonly RenderedOutput[]): Promise<void> {
-    await Promise.all(rendered.map((r) => this.store.write(this.bucket, cacheObjectName(key, r.kind), r.data, r.contentType)));
-    const manifest = {
-      version: 1,
-      outputs: rendered.map((r) => ({ kind: r.kind, contentType: r.contentType || OUTPUT_FILES[r.kind].contentType, size: r.data.length, width: r.width, height: r.height })),
-    };
+  /**
+   * Fills the entry from a finished job's outputs by server-side copies (no bytes through
+   * this process), the manifest last: a manifest means a complete entry.
+   */
+  async save(key: string, outputs: readonly OutputObject[]): Promise<void> {
+    await Promise.all(outputs.map((o) => this.store.copy(this.bucket, o.name, cacheObjectName(key, o.kind))));
+    const manifest = { version: 1, outputs: outputs.map((o) => ({ kind: o.kind, contentType: o.contentType, size: o.size, width: o.width, height: o.height })) };
     await this.store.write(this.bucket, manifestObjectName(key), Buffer.from(JSON.stringify(manifest)), 'application/json');
   }
 
