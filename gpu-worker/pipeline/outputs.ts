@@ -62,7 +62,7 @@ export function blackAndWhite(rgba: Uint8Array): BlackAndWhite {
   }
   const [lo, hi] = percentiles(histogram, 0.01, 0.99);
   const scale = hi > lo ? 255 / (hi - lo) : 1;
-  return { grey, scale, offset: hi > lo ? -lo * scale : 0 };
+  return { grey, scale, offset: hi > lo && lo > 0 ? -lo * scale : 0 };
 }
 
 function percentiles(histogram: Uint32Array, low: number, high: number): [number, number] {
@@ -101,6 +101,8 @@ export async function encodeOutputs(kinds: readonly OutputKind[], src: OutputSou
   const { width, height } = src;
   const png = (data: Buffer, channels: 1 | 4, kind: OutputKind): Promise<RenderedOutput> =>
     sharp(data, { raw: { width, height, channels } })
+      // Without this a one-channel raw input is written as three-channel RGB.
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
       .png(PNG_OPTIONS)
       .toBuffer()
       .then((out) => ({ kind, data: out, contentType: 'image/png', width, height }));
