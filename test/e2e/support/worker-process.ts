@@ -7,6 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+// Never leave a worker behind when the test runner or the demo exits; one listener for all.
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of LIVE) child.kill('SIGKILL');
+});
+
 export interface WorkerProcessOptions {
   env: Record<string, string>;
   /** Prefix for the worker's output lines when `echo` is on. */
@@ -37,14 +43,14 @@ export class WorkerProcess {
     };
     this.child.stdout?.on('data', collect);
     this.child.stderr?.on('data', collect);
+    LIVE.add(this.child);
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
+        LIVE.delete(this.child);
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       }),
     );
-    // Never leave a worker behind when the test runner or the demo exits.
-    process.once('exit', () => this.child.kill('SIGKILL'));
   }
 
   static start(port: number, opts: WorkerProcessOptions): WorkerProcess {
