@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PubSub, type Message } from '@google-cloud/pubsub';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import sharp from 'sharp';
 import { gcsObjects } from '../../functions/gcp.js';
@@ -44,6 +44,7 @@ describe('functions through localcloud', { skip: existsSync(HARNESS) ? false : '
   let storage: Storage;
   const jobs: Message[] = [];
   const completions: Message[] = [];
+  const subscriptions: Subscription[] = [];
   let jpeg: Buffer;
 
   before(async () => {
@@ -74,11 +75,12 @@ describe('functions through localcloud', { skip: existsSync(HARNESS) ? false : '
     pubsub = new PubSub({ projectId: cloud.projectId, apiEndpoint: cloud.pubsubHost, emulatorMode: true });
     storage = new Storage({ projectId: cloud.projectId, apiEndpoint: cloud.storageUrl, keyFilename: cloud.keyFile });
     // Stand in for the worker and a fulfilment system: take every message and ack it.
-    pubsub.subscription(cloud.names.jobsSubscription).on('message', (m: Message) => {
+    subscriptions.push(pubsub.subscription(cloud.names.jobsSubscription), pubsub.subscription(cloud.names.completionsSubscription));
+    subscriptions[0]?.on('message', (m: Message) => {
       jobs.push(m);
       m.ack();
     });
-    pubsub.subscription(cloud.names.completionsSubscription).on('message', (m: Message) => {
+    subscriptions[1]?.on('message', (m: Message) => {
       completions.push(m);
       m.ack();
     });
@@ -87,8 +89,10 @@ describe('functions through localcloud', { skip: existsSync(HARNESS) ? false : '
 
   after(async () => {
     await Promise.all(Object.values(fns).map((f) => f.stop()));
-    await pubsub?.subscription(cloud.names.jobsSubscription).close();
-    await pubsub?.subscription(cloud.names.completionsSubscription).close();
+    for (const sub of subscriptions) {
+      sub.removeAllListeners('message');
+      await sub.close();
+    }
     await pubsub?.close();
     await cloud?.stop();
   });
