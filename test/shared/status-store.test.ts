@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Storage } from '@google-cloud/storage';
 import type { JobStatus } from '../../schemas/status.js';
 import { RetryableError } from '../../shared/errors.js';
 import { statusObjectName } from '../../shared/paths.js';
-import { createStatusStore, isTerminal, newStatus, transition } from '../../shared/status-store.js';
+import { createStatusStore, gcsDocObjects, isTerminal, newStatus, transition } from '../../shared/status-store.js';
+import { startStorageEmulator, type StorageEmulator } from '../localcloud/storage/index.js';
 import { FakeDocObjects } from '../functions/fakes.js';
 
 const JOB = '0123456789abcdef0123456789abcdef';
@@ -112,5 +117,47 @@ describe('status store', () => {
 
   it('knows the terminal states', () => {
     assert.deepEqual((['queued', 'processing', 'succeeded', 'failed', 'rejected'] as const).map(isTerminal), [false, false, true, true, true]);
+  });
+});
+
+describe('status store over Cloud Storage (gcsDocObjects, against the storage emulator)', () => {
+  let emulator: StorageEmulator;
+  let dir: string;
+  let storage: Storage;
+  const BUCKET = 'results-bkt';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'status-store-'));
+    emulator = await startStorageEmulator({ dataDir: dir, projectId: 'petcutout-local', buckets: [{ name: BUCKET }] });
+    storage = new Storage({ projectId: 'petcutout-local', apiEndpoint: emulator.url });
+  });
+  after(async () => {
+    await emulator?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates once even when five writers race', async () => {
+    const store = createStatusStore(gcsDocObjects(storage.bucket(BUCKET)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.create(queued())));
+    assert.equal(results.filter((r) => r.created).length, 1);
+    assert.ok(results.every((r) => r.stored.generation === results[0]?.stored.generation));
+  });
+
+  it('applies every one of ten concurrent compare-and-swap updates exactly once', async () => {
+    const store = createStatusStore(gcsDocObjects(storage.bucket(BUCKET)), { maxAttempts: 50 });
+    await Promise.all(Array.from({ length: 10 }, () => store.update(JOB, (d) => ({ ...d, attempts: d.attempts + 1 }))));
+    const stored = await store.get(JOB);
+    assert.equal(stored?.doc.attempts, 10);
+  });
+
+  it('keeps labels across a metadata patch and reads them back with the generation', async () => {
+    const store = createStatusStore(gcsDocObjects(storage.bucket(BUCKET)));
+    const before = await store.head(JOB);
+    await store.label(JOB, { 'petcutout-job-published': '7' });
+    const after = await store.head(JOB);
+    assert.equal(after?.generation, before?.generation);
+    assert.equal(after?.labels['petcutout-job-published'], '7');
+    const [meta] = await storage.bucket(BUCKET).file(statusObjectName(JOB)).getMetadata();
+    assert.equal(meta.cacheControl, 'no-store');
   });
 });
