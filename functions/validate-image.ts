@@ -32,6 +32,9 @@ const ACCEPTED_TEXT = 'accepted are JPEG, PNG and WebP';
 // Size of the throwaway decode: large enough that libvips must read every scan line of
 // the source (so truncation shows), small enough that JPEG/WebP shrink-on-load keeps it cheap.
 const PROBE_SIDE_PX = 64;
+// A 50 MP PNG decodes in about a second on one core; anything still running after this is
+// pathological input, and the function must answer rather than hang until its own timeout.
+const PROBE_TIMEOUT_S = 20;
 
 const reject = (code: PermanentCode, message: string): Verdict => ({ ok: false, code, message });
 
@@ -94,6 +97,7 @@ export async function validateImage(input: ImageCandidate, limits: ImageLimits):
   try {
     await sharp(body, { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true })
       .resize(PROBE_SIDE_PX, PROBE_SIDE_PX, { fit: 'inside' })
+      .timeout({ seconds: PROBE_TIMEOUT_S })
       .raw()
       .toBuffer();
   } catch (err) {
