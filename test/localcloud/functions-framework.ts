@@ -2,8 +2,8 @@
  * Runs a function under the real functions-framework CLI as a child process, the way Cloud
  * Functions gen2 does, so the bridge's events go through the framework's own CloudEvent parsing.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnGroup } from './process-group.js';
 import { freePort } from './pubsub.js';
 
 const FRAMEWORK_BIN = fileURLToPath(new URL('../../node_modules/.bin/functions-framework', import.meta.url));
@@ -25,46 +25,24 @@ export interface FunctionProcess {
   pid: number;
   /** The function's stdout and stderr so far, for assertions and failure messages. */
   output(): string;
-  /** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
+  /** SIGTERM to its process group, SIGKILL after 5 s; resolves when all of it has exited. Idempotent. */
   stop(): Promise<void>;
 }
 
 /** @example const fn = await startFunction({ source: 'fixtures/recorder.mjs', target: 'recorder' }); bridge.routeStorage(fn.url) */
 export async function startFunction(opts: FunctionProcessOptions): Promise<FunctionProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(
+  // Its own process group: with NODE_OPTIONS='--import tsx' the function has an esbuild child too.
+  const proc = spawnGroup(
     FRAMEWORK_BIN,
     [`--target=${opts.target}`, `--signature-type=${opts.signatureType ?? 'cloudevent'}`, `--source=${opts.source}`, `--port=${port}`],
-    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...opts.env } },
   );
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const onExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', onExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      if (!exited) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
-      process.removeListener('exit', onExit);
-    })());
+  const stop = (): Promise<void> => proc.stop();
   const url = `http://127.0.0.1:${port}/`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   for (;;) {
-    if (exited) throw new Error(`functions-framework exited before listening:\n${output}`);
+    if (proc.hasExited()) throw new Error(`functions-framework exited before listening:\n${proc.output()}`);
     try {
       // Any HTTP answer (a GET without CloudEvent headers gets a 4xx/5xx) means it listens.
       await (await fetch(url, { signal: AbortSignal.timeout(1_000) })).arrayBuffer();
@@ -72,10 +50,10 @@ export async function startFunction(opts: FunctionProcessOptions): Promise<Funct
     } catch (_notYet) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`functions-framework did not listen on ${url} in time:\n${output}`);
+        throw new Error(`functions-framework did not listen on ${url} in time:\n${proc.output()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { url, port, pid: child.pid ?? -1, output: () => output, stop };
+  return { url, port, pid: proc.pid, output: () => proc.output(), stop };
 }

@@ -2,11 +2,14 @@
  * Starts and stops the OFFICIAL Pub/Sub emulator (the Java launcher that the Debian package
  * google-cloud-cli-pubsub-emulator installs under the Cloud SDK root).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { groupAlive, sleep, spawnGroup, type GroupProcess } from './process-group.js';
+
+export { groupAlive };
 
 const execFileAsync = promisify(execFile);
 
@@ -40,7 +43,7 @@ export interface PubsubEmulator {
   /** `127.0.0.1:PORT`, the value for PUBSUB_EMULATOR_HOST / the client's apiEndpoint. */
   host: string;
   port: number;
-  /** Also the process group id: the launcher runs in its own group. */
+  /** The process group id: the launcher runs in its own group under a watchdog (process-group.ts). */
   pid: number;
   /** Milliseconds from spawn to the first answer. */
   startupMs: number;
@@ -93,49 +96,21 @@ export async function startPubsubEmulator(opts: PubsubEmulatorOptions = {}): Pro
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port || (await freePort(host));
   const started = Date.now();
-  // detached: the launcher becomes leader of a new process group, so one kill(-pid) also
-  // reaches the JVM it starts, and a Ctrl-C aimed at our group does not race our own stop().
-  const child = spawn(launcher, [`--host=${host}`, `--port=${port}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    output = (output + text).slice(-8_000);
-    opts.onOutput?.(text);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new PubsubEmulatorStartError(`could not start ${launcher}`);
-  }
-  // If this process dies without calling stop() (an uncaught error, process.exit), the
-  // detached emulator would outlive it; 'exit' handlers run synchronously, so just signal.
-  const onExit = (): void => signalGroup(pid, 'SIGKILL');
-  process.once('exit', onExit);
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= killGroup(pid, child, exited).finally(() => process.removeListener('exit', onExit)));
+  const proc = spawnGroup(launcher, [`--host=${host}`, `--port=${port}`], { ...(opts.onOutput && { onOutput: opts.onOutput }) });
   try {
-    await waitUntilReady(`http://${host}:${port}/`, opts.readyTimeoutMs ?? 60_000, exited, () => output);
+    await waitUntilReady(`http://${host}:${port}/`, opts.readyTimeoutMs ?? 60_000, proc);
   } catch (err) {
-    await stop();
+    await proc.stop();
     throw err;
   }
-  return { host: `${host}:${port}`, port, pid, startupMs: Date.now() - started, stop };
+  return { host: `${host}:${port}`, port, pid: proc.pid, startupMs: Date.now() - started, stop: () => proc.stop() };
 }
 
-async function waitUntilReady(url: string, timeoutMs: number, exited: Promise<unknown>, output: () => string): Promise<void> {
+async function waitUntilReady(url: string, timeoutMs: number, proc: GroupProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exitCode: unknown;
-  let hasExited = false;
-  void exited.then((code) => {
-    hasExited = true;
-    exitCode = code;
-  });
   while (Date.now() < deadline) {
-    if (hasExited) {
-      throw new PubsubEmulatorStartError(`the Pub/Sub emulator exited (${String(exitCode)}) before answering on ${url}:\n${output()}`);
+    if (proc.hasExited()) {
+      throw new PubsubEmulatorStartError(`the Pub/Sub emulator exited before answering on ${url}:\n${proc.output()}`);
     }
     try {
       // The emulator answers a plain GET / with "Ok" once its server is listening.
@@ -147,41 +122,5 @@ async function waitUntilReady(url: string, timeoutMs: number, exited: Promise<un
     }
     await sleep(100);
   }
-  throw new PubsubEmulatorStartError(`the Pub/Sub emulator did not answer on ${url} within ${timeoutMs} ms:\n${output()}`);
-}
-
-async function killGroup(pid: number, child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  signalGroup(pid, 'SIGTERM');
-  await Promise.race([exited, sleep(5_000)]);
-  // The JVM normally exits on SIGTERM within a second; make sure no member of the group survives.
-  const deadline = Date.now() + 5_000;
-  while (groupAlive(pid) && Date.now() < deadline) {
-    signalGroup(pid, 'SIGKILL');
-    await sleep(50);
-  }
-  if (groupAlive(pid)) throw new Error(`Pub/Sub emulator process group ${pid} survived SIGKILL`);
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-/** True while any process of the group exists (signal 0 checks without signalling). */
-export function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  throw new PubsubEmulatorStartError(`the Pub/Sub emulator did not answer on ${url} within ${timeoutMs} ms:\n${proc.output()}`);
 }
