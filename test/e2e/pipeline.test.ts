@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { StatusResponse } from '../../schemas/status.js';
 import { statusObjectName } from '../../shared/paths.js';
@@ -38,13 +38,15 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     stack = await Stack.start({ startWorker: false, logLevel: 'info', workerEnv: { DEBUG_FAIL_CLIENT_REF: 'always-fail' } });
     tap = await JobsTap.start(stack.pubsub, stack.cloud.names.jobsTopic);
   });
+  // A failed assertion must not leave its worker consuming the next test's jobs.
+  afterEach(() => stack.stopWorkers());
   after(async () => {
     await tap?.stop();
     await stack?.stop();
   });
 
   it('a photo uploaded by signed URL produces a completion event and decodable outputs at the original size', async () => {
-    const worker = await stack.startWorker();
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
     await worker.waitReady();
     const bytes = await photo('skimage-chelsea-cat.png');
     const original = await sharp(bytes).metadata();
@@ -78,7 +80,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   });
 
   it('the same job message delivered twice gives one set of outputs and one terminal status', async () => {
-    const worker = await stack.startWorker();
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
     await worker.waitReady();
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('tux-dog.png'), 'image/png');
     await stack.completions.waitFor(jobId);
@@ -109,14 +111,15 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   });
 
   it('a worker killed with SIGKILL mid-job is replaced and the job still ends with exactly one terminal status', async () => {
-    const first = await stack.startWorker({ DEBUG_JOB_DELAY_MS: '3000' });
+    const subscription = await stack.newJobsSubscription();
+    const first = await stack.startWorker({ JOBS_SUBSCRIPTION: subscription, DEBUG_JOB_DELAY_MS: '3000' });
     await first.waitReady();
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-squirrel_cls.jpg'), 'image/jpeg');
     await waitForState(stack, jobId, 'processing');
     first.kill('SIGKILL');
     assert.equal((await first.waitExit()).signal, 'SIGKILL');
 
-    const second = await stack.startWorker();
+    const second = await stack.startWorker({ JOBS_SUBSCRIPTION: subscription });
     await second.waitReady();
     // Redelivered once the dead worker's lease (10 s ack deadline) runs out.
     const { event } = await stack.completions.waitFor(jobId, 90_000);
@@ -130,7 +133,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   });
 
   it('SIGTERM during a job drains it: the job finishes, the worker exits 0', async () => {
-    const worker = await stack.startWorker({ DEBUG_JOB_DELAY_MS: '2000' });
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription(), DEBUG_JOB_DELAY_MS: '2000' });
     await worker.waitReady();
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('scipy-face-raccoon.jpg'), 'image/jpeg');
     await waitForState(stack, jobId, 'processing');
@@ -145,7 +148,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   });
 
   it('a message that always fails is dead-lettered after the configured attempts and ends failed with an event', async () => {
-    const worker = await stack.startWorker();
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
     await worker.waitReady();
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-butterfly.jpg'), 'image/jpeg', { clientRef: 'always-fail' });
     const { event } = await stack.completions.waitFor(jobId, 120_000);
@@ -168,5 +171,20 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     assert.equal(status.state, 'rejected');
     await sleep(500);
     assert.deepEqual(tap.forJob(jobId), []);
+  });
+
+  it('push mode: the Pub/Sub push envelope feeds the same job handler', async () => {
+    const worker = await stack.startWorker({ WORKER_MODE: 'push', JOBS_SUBSCRIPTION: 'unused-in-push-mode' });
+    await worker.waitReady();
+    const [push] = await stack.pubsub.createSubscription(stack.cloud.names.jobsTopic, 'jobs-push-e2e', { pushConfig: { pushEndpoint: `${worker.url}/pubsub/push` }, ackDeadlineSeconds: 60 });
+    try {
+      const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('skimage-coffee.png'), 'image/png');
+      const { event } = await stack.completions.waitFor(jobId, 60_000);
+      assert.equal(event.data.outcome, 'succeeded');
+      assert.equal(worker.events('job.succeeded').filter((e) => e['jobId'] === jobId).length, 1);
+    } finally {
+      await push.delete();
+      await worker.stop();
+    }
   });
 });

@@ -10,7 +10,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { freePort } from '../../localcloud/pubsub.js';
 import { FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from '../../localcloud/index.js';
-import type { JobsPolicy } from '../../localcloud/topology.js';
+import { describeTopology, type JobsPolicy } from '../../localcloud/topology.js';
+import { randomBytes } from 'node:crypto';
 import { buildTinyModel, tinySpec, type TinyModelOptions } from '../../support/tiny-model.js';
 import { CompletionListener } from './completions.js';
 import { WorkerProcess } from './worker-process.js';
@@ -38,6 +39,7 @@ export interface Functions {
 export class Stack {
   worker: WorkerProcess | undefined;
   private workers = 0;
+  private readonly started: WorkerProcess[] = [];
 
   private constructor(
     readonly cloud: LocalCloud,
@@ -47,6 +49,7 @@ export class Stack {
     readonly completions: CompletionListener,
     readonly workerEnv: Record<string, string>,
     private readonly echo: boolean,
+    private readonly policy: Partial<JobsPolicy>,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
@@ -74,7 +77,7 @@ export class Stack {
       const storage = new Storage({ projectId: cloud.projectId, apiEndpoint: cloud.storageUrl });
       const completions = await CompletionListener.start(pubsub, cloud.names.completionsTopic);
       const workerEnv: Record<string, string> = { ...cloud.env, LOG_LEVEL: logLevel, ...(await modelEnv(options.tinyModel ?? true)), ...options.workerEnv };
-      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo);
+      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo, options.policy ?? {});
       if (options.startWorker ?? true) await (await stack.startWorker()).waitReady();
       return stack;
     } catch (err) {
@@ -90,11 +93,34 @@ export class Stack {
   async startWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
     const w = WorkerProcess.start(await freePort(), { env: { ...this.workerEnv, ...extraEnv }, name: `worker-${++this.workers}`, echo: this.echo });
     this.worker = w;
+    this.started.push(w);
     return w;
   }
 
+  /** Stops every worker this stack started that is still running (between tests). */
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.started.map((w) => w.stop()));
+  }
+
+  /**
+   * A new subscription on the jobs topic with the jobs subscription's policy (dead-letter,
+   * retry), for a test to consume alone (JOBS_SUBSCRIPTION): a message never lands on a
+   * stream left behind by an earlier test's killed worker.
+   */
+  async newJobsSubscription(): Promise<string> {
+    const spec = describeTopology(this.cloud.names, this.policy).subscriptions.find((s) => s.name === this.cloud.names.jobsSubscription);
+    if (!spec) throw new Error('no jobs subscription in the topology');
+    const name = `${spec.name}-${randomBytes(4).toString('hex')}`;
+    await this.pubsub.createSubscription(spec.topic, name, {
+      ackDeadlineSeconds: spec.ackDeadlineSeconds,
+      ...(spec.deadLetter && { deadLetterPolicy: { deadLetterTopic: this.pubsub.topic(spec.deadLetter.topic).name, maxDeliveryAttempts: spec.deadLetter.maxDeliveryAttempts } }),
+      ...(spec.retry && { retryPolicy: { minimumBackoff: { seconds: spec.retry.minBackoffSeconds }, maximumBackoff: { seconds: spec.retry.maxBackoffSeconds } } }),
+    });
+    return name;
+  }
+
   async stop(): Promise<void> {
-    await this.worker?.stop().catch(() => undefined);
+    await this.stopWorkers().catch(() => undefined);
     await this.completions.stop().catch(() => undefined);
     await Promise.allSettled(Object.values(this.functions).map((f) => f.stop()));
     await this.pubsub.close().catch(() => undefined);
