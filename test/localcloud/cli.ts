@@ -57,6 +57,8 @@ export function formatExports(env: Record<string, string>): string {
 }
 
 async function main(): Promise<void> {
+  // `make localcloud` exports this; a direct run must not have the clients probe the GCE metadata server either.
+  process.env['METADATA_SERVER_DETECTION'] ??= 'none';
   const { logLevel, ...options } = cliOptions(process.env);
   const log = createLogger({ component: 'localcloud', level: logLevel }, process.stderr);
   const cloud = await startLocalCloud({ ...options, logger: log });
