@@ -243,7 +243,7 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
 describe('topologyNames', () => {
   const cases: { name: string; env: Record<string, string>; expected: Partial<TopologyNames> }[] = [
     { name: 'defaults', env: {}, expected: DEFAULT_NAMES },
-    { name: 'BaseConfig variables', env: { JOBS_TOPIC: 'j2', COMPLETIONS_TOPIC: 'c2', DEAD_LETTER_TOPIC: 'd2', JOBS_SUBSCRIPTION: 'w2' }, expected: { jobsTopic: 'j2', completionsTopic: 'c2', deadLetterTopic: 'd2', jobsSubscription: 'w2' } },
+    { name: 'BaseConfig variables', env: { JOBS_TOPIC: 'j2', COMPLETIONS_TOPIC: 'c2', DEAD_LETTER_TOPIC: 'd2', JOBS_SUBSCRIPTION: 'w2' }, expected: { jobsTopic: 'j2', completionsTopic: 'c2', deadLetterTopic: 'd2', deadLetterReviewSubscription: 'd2-review', jobsSubscription: 'w2' } },
     { name: 'empty means unset', env: { JOBS_TOPIC: '' }, expected: { jobsTopic: 'jobs' } },
   ];
   for (const c of cases) {

@@ -1,7 +1,10 @@
 /**
  * The project's Pub/Sub topology, defined once. The localcloud harness creates it on the
- * emulator; terraform mirrors the same names and policies for production, so a change here
- * needs the matching change in terraform/.
+ * emulator; terraform/pubsub.tf mirrors the same names and policies for production, so a
+ * change here needs the matching change there. Two parts exist only locally, because in
+ * production Eventarc creates and owns them: the storage notification topic with its
+ * `eventarc-storage` subscription (a gen2 storage trigger), and `jobs-dead-letter-handler`
+ * (the push subscription behind onDeadLetter's Pub/Sub trigger).
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Env } from '../../shared/config.js';
@@ -16,8 +19,10 @@ export interface TopologyNames {
   jobsSubscription: string;
   /** An example order-fulfilment subscriber; real fulfilment systems bring their own. */
   completionsSubscription: string;
-  /** Feeds the onDeadLetter function. */
+  /** Feeds the onDeadLetter function (in production: Eventarc's own subscription). */
   deadLetterSubscription: string;
+  /** Operators' copy of every dead letter, to inspect and replay (terraform: `<dead-letter topic>-review`). */
+  deadLetterReviewSubscription: string;
   /** Feeds the Eventarc bridge with Cloud Storage OBJECT_FINALIZE notifications. */
   storageSubscription: string;
 }
@@ -30,6 +35,7 @@ export const DEFAULT_NAMES: Readonly<TopologyNames> = {
   jobsSubscription: 'jobs-worker',
   completionsSubscription: 'completions-fulfilment',
   deadLetterSubscription: 'jobs-dead-letter-handler',
+  deadLetterReviewSubscription: 'jobs-dead-letter-review',
   storageSubscription: 'eventarc-storage',
 };
 
@@ -48,6 +54,7 @@ export function topologyNames(env: Env = {}): TopologyNames {
     jobsTopic: pick('JOBS_TOPIC', DEFAULT_NAMES.jobsTopic),
     completionsTopic: pick('COMPLETIONS_TOPIC', DEFAULT_NAMES.completionsTopic),
     deadLetterTopic: pick('DEAD_LETTER_TOPIC', DEFAULT_NAMES.deadLetterTopic),
+    deadLetterReviewSubscription: `${pick('DEAD_LETTER_TOPIC', DEFAULT_NAMES.deadLetterTopic)}-review`,
     jobsSubscription: pick('JOBS_SUBSCRIPTION', DEFAULT_NAMES.jobsSubscription),
   };
 }
@@ -116,6 +123,7 @@ export function describeTopology(names: TopologyNames = DEFAULT_NAMES, policy: P
       },
       { name: names.completionsSubscription, topic: names.completionsTopic, ackDeadlineSeconds: 60 },
       { name: names.deadLetterSubscription, topic: names.deadLetterTopic, ackDeadlineSeconds: 60 },
+      { name: names.deadLetterReviewSubscription, topic: names.deadLetterTopic, ackDeadlineSeconds: 60 },
       // The bridge holds a notification while it retries a function, and its client extends the lease.
       { name: names.storageSubscription, topic: names.storageNotificationsTopic, ackDeadlineSeconds: 60 },
     ],
