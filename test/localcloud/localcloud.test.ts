@@ -107,6 +107,7 @@ describe('startLocalCloud', { concurrency: true }, () => {
       [cloud.uploadsBucket, '7', 'image/jpeg', meta.md5Hash, meta.crc32c, '1'],
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(events().filter((e) => e.subject === `objects/${name}`).length, 2, 'no duplicate arrived later');
     assert.equal(cloud.deliveries().filter((x) => x.source.endsWith(`/${cloud.resultsBucket}`)).length, 0, 'results bucket writes do not trigger');
   });
 
