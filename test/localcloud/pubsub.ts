@@ -74,6 +74,16 @@ export async function findPubsubEmulator(sdkRoot?: string): Promise<string> {
   return launcher;
 }
 
+// `gcloud info` costs about a second; the answer does not change within a process.
+let cachedLauncher: Promise<string> | undefined;
+function defaultLauncher(): Promise<string> {
+  cachedLauncher ??= findPubsubEmulator().catch((err: unknown) => {
+    cachedLauncher = undefined;
+    throw err;
+  });
+  return cachedLauncher;
+}
+
 /** A port nobody listens on right now (the OS picks it; there is a small race until use). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,7 +102,7 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
  * @example const emu = await startPubsubEmulator(); new PubSub({ projectId, apiEndpoint: emu.host }); await emu.stop();
  */
 export async function startPubsubEmulator(opts: PubsubEmulatorOptions = {}): Promise<PubsubEmulator> {
-  const launcher = await findPubsubEmulator(opts.sdkRoot);
+  const launcher = await (opts.sdkRoot !== undefined ? findPubsubEmulator(opts.sdkRoot) : defaultLauncher());
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port || (await freePort(host));
   const started = Date.now();
