@@ -104,24 +104,28 @@ async function isnetSection(): Promise<void> {
     const worker = await stack.startWorker();
     const readyMs = await worker.waitReady(300_000);
     row('isnet: process start -> /readyz 200', `${(readyMs / 1000).toFixed(2)} s`, '< 3 s');
-    const loadLine = worker.events('model.ready')[0];
-    if (loadLine) row('isnet:   of which model load + warm-up', `${Number(loadLine['loadSeconds']).toFixed(2)} s`);
+    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const load = /^petcutout_worker_model_load_seconds ([0-9.]+)$/m.exec(metrics)?.[1];
+    if (load) row('isnet:   of which model load + warm-up inference', `${Number(load).toFixed(2)} s`);
 
     const inputs = await Promise.all(Array.from({ length: ISNET_JOBS }, (_, i) => photo25(9000 + i)));
-    const rssBefore = rssMb(worker.pid);
+    const samples = [rssMb(worker.pid)];
     const t0 = performance.now();
-    const putEnds: number[] = [];
     await Promise.all(
       inputs.map(async (bytes) => {
         const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw'] });
-        putEnds.push(up.putDoneAt);
-        const ev = await stack.completions.waitFor(up.jobId, 600_000);
+        const ev = await stack.completions.waitFor(up.jobId, 3_600_000);
         if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
+        samples.push(rssMb(worker.pid));
       }),
     );
     const workerSeconds = (performance.now() - t0) / 1000;
     const workerRate = ISNET_JOBS / workerSeconds;
-    row(`isnet: worker RSS before / after ${ISNET_JOBS} jobs`, `${rssBefore.toFixed(0)} / ${rssMb(worker.pid).toFixed(0)} MB`);
+    const tenth = Math.max(1, Math.floor(samples.length / 10));
+    const early = Math.max(...samples.slice(tenth, 2 * tenth));
+    const late = Math.max(...samples.slice(-tenth));
+    row(`isnet: worker RSS over ${ISNET_JOBS} jobs (start / after 10% / end)`, `${samples[0]?.toFixed(0)} / ${early.toFixed(0)} / ${late.toFixed(0)} MB`, 'flat');
+    row('isnet: growth from 10% to end', `${(((late - early) / early) * 100).toFixed(1)} %`, '< 5 %');
     await worker.stop();
 
     // Bare inference in the same run, the worker stopped so it has the cores to itself.
