@@ -66,7 +66,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       subscribe: () =>
         pubsub.subscription(
           cfg.JOBS_SUBSCRIPTION,
-          subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }),
+          subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxBatchSize: cfg.MAX_BATCH_SIZE, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }),
         ) as unknown as SubscriptionLike,
       loadPipeline: () => createPipeline(cfg, log),
       isFatalLoadError: (err) => cfg.REQUIRE_GPU || !TRANSIENT_LOAD_CODES.has(classify(err).code),

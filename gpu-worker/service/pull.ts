@@ -21,6 +21,8 @@ export interface SubscriptionLike {
 
 export interface PullSettings {
   concurrency: number;
+  /** The pipeline's MAX_BATCH_SIZE: fewer leased messages than that could never fill a batch. */
+  maxBatchSize: number;
   maxJobSeconds: number;
   shutdownGraceMs: number;
 }
@@ -36,14 +38,14 @@ const EXTENSION_MARGIN_S = 60;
 const CLOSE_NACK_FLUSH_MS = 1000;
 
 /**
- * Options for `subscription(name, options)`. Exactly `concurrency` messages are leased at
- * a time (allowExcessMessages: false keeps the client from holding extra ones other
- * instances could take); one stream is plenty for a few messages and keeps the server
- * from spreading this instance's quota over five.
+ * Options for `subscription(name, options)`. Exactly max(concurrency, batch size) messages
+ * are leased at a time (allowExcessMessages: false keeps the client from holding extra ones
+ * that other instances could take); one stream is plenty for a few messages and keeps the
+ * server from spreading this instance's quota over five.
  */
 export function subscriberOptions(s: PullSettings): SubscriberOptions {
   return {
-    flowControl: { maxMessages: s.concurrency, allowExcessMessages: false },
+    flowControl: { maxMessages: Math.max(s.concurrency, s.maxBatchSize), allowExcessMessages: false },
     minAckDeadline: Duration.from({ seconds: MIN_ACK_DEADLINE_S }),
     maxAckDeadline: Duration.from({ seconds: MAX_ACK_DEADLINE_S }),
     maxExtensionTime: Duration.from({ seconds: s.maxJobSeconds + EXTENSION_MARGIN_S }),

@@ -99,8 +99,9 @@ describe('shutdown draining (fake timers)', () => {
 
 describe('subscriberOptions', () => {
   it('leases exactly the concurrency, extends past the slowest job and waits for processing on close', () => {
-    const o = subscriberOptions({ concurrency: 4, maxJobSeconds: 300, shutdownGraceMs: 8000 });
+    const o = subscriberOptions({ concurrency: 4, maxBatchSize: 2, maxJobSeconds: 300, shutdownGraceMs: 8000 });
     assert.deepEqual(o.flowControl, { maxMessages: 4, allowExcessMessages: false });
+    assert.equal(subscriberOptions({ concurrency: 2, maxBatchSize: 8, maxJobSeconds: 300, shutdownGraceMs: 8000 }).flowControl?.maxMessages, 8, 'enough to fill a batch');
     assert.equal(o.maxExtensionTime?.seconds, 360);
     assert.equal(o.minAckDeadline?.seconds, 10);
     assert.equal(o.maxAckDeadline?.seconds, 60);
