@@ -16,6 +16,9 @@ import { resolveRoute } from './router.js';
 import { ObjectStore } from './store.js';
 import type { CorsRule, NotificationConfig } from './types.js';
 
+// Google front ends keep idle connections for minutes; 65 s outlasts common client idle timeouts.
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface TrustedKey {
   clientEmail: string;
   publicKeyPem: string;
@@ -95,7 +98,9 @@ export async function startStorageEmulator(options: StorageEmulatorOptions): Pro
   };
   for (const key of options.trustedKeys ?? []) trustKey(key);
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  // Idle keep-alive sockets stay open longer than a client pauses between requests: closing one
+  // just as the client reuses it makes that request fail with EPIPE/ECONNRESET.
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
     void handle(state, req, res);
   });
   // Unparseable HTTP never reaches a handler; answer 400 instead of dropping the socket silently.
@@ -118,7 +123,14 @@ export async function startStorageEmulator(options: StorageEmulatorOptions): Pro
     if (await store.findBucket(spec.name)) await store.updateBucket(spec.name, (b) => ({ ...b, cors }));
     else await store.createBucket(newBucketMeta(spec.name, options.projectId, cors));
   };
-  for (const spec of options.buckets ?? []) await ensureBucket(spec);
+  try {
+    for (const spec of options.buckets ?? []) await ensureBucket(spec);
+  } catch (err) {
+    // A bad bucket spec must not leave a listening server behind.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
   log.info({ event: 'storage.started', url: state.url, dataDir: options.dataDir }, 'storage emulator listening');
 
   return {

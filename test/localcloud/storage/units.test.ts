@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32cBase64, crc32cUpdate } from './crc32c.js';
 import { preflightHeaders, responseCorsHeaders } from './cors.js';
-import { GcsError } from './errors.js';
+import type { GcsError } from './errors.js';
 import { parseRange } from './http-util.js';
 import { readMultipart } from './multipart.js';
 import { encodeObjectFileName, decodeObjectFileName, nextGeneration } from './names.js';
