@@ -26,26 +26,41 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
   Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
 ];
 
-/** Continues a CRC32C over `bytes`; start with `crc32cUpdate(0, first)`. Returns the unsigned CRC. */
-export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
-  let c = ~crc >>> 0;
-  let i = 0;
-  const len = bytes.length;
-  const end8 = len - (len % 8);
-  while (i < end8) {
-    const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+// Input is copied into this aligned scratch block so the hot loop can read two 32-bit words
+// per step instead of eight single bytes (memcpy is far cheaper than the byte loads).
+// Word reads assume a little-endian host, which is every platform Node ships for in practice.
+const BLOCK_BYTES = 64 * 1024;
+const scratch = new Uint8Array(BLOCK_BYTES);
+const scratchWords = new Uint32Array(scratch.buffer);
+
+function updateBlock(crc: number, len: number): number {
+  let c = crc;
+  const words = len >>> 3;
+  for (let w = 0; w < words; w++) {
+    const lo = (c ^ scratchWords[2 * w]!) >>> 0;
+    const hi = scratchWords[2 * w + 1]!;
     c =
       T7[lo & 0xff]! ^
       T6[(lo >>> 8) & 0xff]! ^
       T5[(lo >>> 16) & 0xff]! ^
       T4[lo >>> 24]! ^
-      T3[bytes[i + 4]!]! ^
-      T2[bytes[i + 5]!]! ^
-      T1[bytes[i + 6]!]! ^
-      T0[bytes[i + 7]!]!;
-    i += 8;
+      T3[hi & 0xff]! ^
+      T2[(hi >>> 8) & 0xff]! ^
+      T1[(hi >>> 16) & 0xff]! ^
+      T0[hi >>> 24]!;
   }
-  while (i < len) c = T0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
+  for (let i = words << 3; i < len; i++) c = T0[(c ^ scratch[i]!) & 0xff]! ^ (c >>> 8);
+  return c;
+}
+
+/** Continues a CRC32C over `bytes`; start with `crc32cUpdate(0, first)`. Returns the unsigned CRC. */
+export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
+  let c = ~crc >>> 0;
+  for (let off = 0; off < bytes.length; off += BLOCK_BYTES) {
+    const len = Math.min(BLOCK_BYTES, bytes.length - off);
+    scratch.set(bytes.subarray(off, off + len));
+    c = updateBlock(c, len);
+  }
   return ~c >>> 0;
 }
 

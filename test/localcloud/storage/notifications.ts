@@ -3,7 +3,7 @@
 // the standard attributes. Publishing happens after the write has been answered; failures
 // (topic missing, emulator down) are logged and never affect the write.
 import { randomUUID } from 'node:crypto';
-import { PubSub, type Topic } from '@google-cloud/pubsub';
+import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
 import { badRequest } from './errors.js';
 import { objectResource } from './resource.js';
@@ -121,7 +121,7 @@ export class Notifier {
       configs.map(async (config) => {
         const message = notificationMessage(config, event, meta, this.baseUrl, eventTime);
         try {
-          const messageId = await this.topicFor(config.topic).publishMessage(message);
+          const messageId = await (await this.topicFor(config.topic)).publishMessage(message);
           this.log.debug({ event: 'storage.notification.published', messageId, topic: config.topic, object: meta.name }, 'notification published');
         } catch (err) {
           this.log.error({ event: 'storage.notification.publishFailed', err, topic: config.topic, object: meta.name }, 'publishing notification failed');
@@ -130,12 +130,17 @@ export class Notifier {
     );
   }
 
-  private topicFor(topic: string): Topic {
+  private async topicFor(topic: string): Promise<Topic> {
     const m = TOPIC_PATTERN.exec(topic);
     const name = `projects/${m?.[1]}/topics/${m?.[2]}`;
     let t = this.topics.get(name);
     if (!t) {
-      this.pubsub ??= new PubSub({ projectId: this.target!.projectId, apiEndpoint: this.target!.apiEndpoint, emulatorMode: true });
+      if (!this.pubsub) {
+        // Loaded on first use: gRPC and the Pub/Sub client cost ~50 MB and a second of startup
+        // that an emulator without notifications should not pay.
+        const { PubSub: Client } = await import('@google-cloud/pubsub');
+        this.pubsub ??= new Client({ projectId: this.target!.projectId, apiEndpoint: this.target!.apiEndpoint, emulatorMode: true });
+      }
       t = this.pubsub.topic(name);
       this.topics.set(name, t);
     }

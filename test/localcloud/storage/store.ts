@@ -34,7 +34,9 @@ export interface ListResult {
 }
 
 function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+  // ENOTDIR: a stray file in the data directory where a bucket directory would be.
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
