@@ -2,7 +2,8 @@
 // metagenerations, list with prefix/delimiter/paging, copy, rewrite, delete, buckets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BUCKET, startHarness, statusOf, type Harness } from './harness.js';
+import { Storage } from '@google-cloud/storage';
+import { BUCKET, PROJECT_ID, startHarness, statusOf, type Harness } from './harness.js';
 
 describe('storage emulator: objects, preconditions, listing through @google-cloud/storage', () => {
   let h: Harness;
@@ -151,5 +152,32 @@ describe('storage emulator: objects, preconditions, listing through @google-clou
     await assert.rejects(h.storage.createBucket('made-by-test'), (err) => statusOf(err) === 409);
     await assert.rejects(h.storage.bucket('no-such-bucket').getMetadata(), (err) => statusOf(err) === 404);
     assert.deepEqual(await h.storage.bucket('no-such-bucket').exists(), [false]);
+  });
+  it('concurrent create-only writes to one object: exactly one wins, the rest get 412', async () => {
+    const file = h.storage.bucket(BUCKET).file('race.txt');
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => file.save(`writer ${i}`, { resumable: i % 2 === 0, preconditionOpts: { ifGenerationMatch: 0 } })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.ok(lost.every((r) => statusOf(r.reason) === 412));
+  });
+
+  it('a client configured only by STORAGE_EMULATOR_HOST (paths without /storage/v1) works', async () => {
+    const previous = process.env['STORAGE_EMULATOR_HOST'];
+    process.env['STORAGE_EMULATOR_HOST'] = h.emu.url;
+    try {
+      const storage = new Storage({ projectId: PROJECT_ID });
+      const file = storage.bucket(BUCKET).file('via-env.txt');
+      await file.save('from env', { resumable: false });
+      await file.save('from env, resumable');
+      assert.equal((await file.download())[0].toString(), 'from env, resumable');
+      const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'via-env' });
+      assert.deepEqual(files.map((f) => f.name), ['via-env.txt']);
+    } finally {
+      if (previous === undefined) delete process.env['STORAGE_EMULATOR_HOST'];
+      else process.env['STORAGE_EMULATOR_HOST'] = previous;
+    }
   });
 });
