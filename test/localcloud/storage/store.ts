@@ -12,20 +12,12 @@ import { join } from 'node:path';
 import type { Digest } from './body-sink.js';
 import { conflict, notFound } from './errors.js';
 import { decodeObjectFileName, encodeObjectFileName, nextGeneration } from './names.js';
+import { pageOfNames, type ListOptions } from './listing.js';
 import { checkPreconditions } from './preconditions.js';
 import type { BucketMeta, NotificationConfig, ObjectAttrs, ObjectMeta, Preconditions } from './types.js';
 
 export type ObjectEvent = 'OBJECT_FINALIZE' | 'OBJECT_METADATA_UPDATE' | 'OBJECT_DELETE';
 export type ObjectListener = (event: ObjectEvent, meta: ObjectMeta) => void;
-
-export interface ListOptions {
-  prefix?: string;
-  delimiter?: string;
-  pageToken?: string;
-  maxResults: number;
-  startOffset?: string;
-  endOffset?: string;
-}
 
 export interface ListResult {
   items: ObjectMeta[];
@@ -244,33 +236,13 @@ export class ObjectStore {
 
   async listObjects(bucket: string, opts: ListOptions): Promise<ListResult> {
     await this.getBucket(bucket);
-    const names = await this.objectNames(bucket);
-    const prefix = opts.prefix ?? '';
+    const page = pageOfNames(await this.objectNames(bucket), opts);
     const items: ObjectMeta[] = [];
-    const prefixes: string[] = [];
-    let lastKey: string | undefined;
-    for (const name of names) {
-      if (!name.startsWith(prefix)) continue;
-      if (opts.startOffset && name < opts.startOffset) continue;
-      if (opts.endOffset && name >= opts.endOffset) continue;
-      // With a delimiter, everything under a common prefix collapses to one key; keys ascend
-      // with names, so the page token is simply the last key returned.
-      const cut = opts.delimiter ? name.indexOf(opts.delimiter, prefix.length) : -1;
-      const key = cut >= 0 ? name.slice(0, cut + opts.delimiter!.length) : name;
-      if (opts.pageToken && key <= opts.pageToken) continue;
-      if (key === lastKey) continue;
-      if (items.length + prefixes.length >= opts.maxResults) {
-        return { items, prefixes, nextPageToken: lastKey };
-      }
-      if (cut >= 0) prefixes.push(key);
-      else {
-        const meta = await this.findObject(bucket, name);
-        if (!meta) continue; // deleted while listing
-        items.push(meta);
-      }
-      lastKey = key;
+    for (const name of page.names) {
+      const meta = await this.findObject(bucket, name);
+      if (meta) items.push(meta); // else deleted while listing
     }
-    return { items, prefixes };
+    return { items, prefixes: page.prefixes, ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}) };
   }
 
   private async objectNames(bucket: string): Promise<string[]> {

@@ -6,6 +6,7 @@ import { crc32cBase64, crc32cUpdate } from './crc32c.js';
 import { preflightHeaders, responseCorsHeaders } from './cors.js';
 import type { GcsError } from './errors.js';
 import { parseRange } from './http-util.js';
+import { pageOfNames } from './listing.js';
 import { readMultipart } from './multipart.js';
 import { encodeObjectFileName, decodeObjectFileName, nextGeneration } from './names.js';
 import { checkPreconditions, parsePreconditions } from './preconditions.js';
@@ -172,4 +173,18 @@ describe('signed URL helpers and CORS', () => {
     assert.deepEqual(responseCorsHeaders(rules, 'http://b.test', 'PUT'), {});
     assert.equal(responseCorsHeaders(rules, 'http://a.test', 'PUT')['Access-Control-Expose-Headers'], 'Content-Type');
   });
+});
+
+describe('pageOfNames', () => {
+  const names = ['a/1', 'a/2', 'b', 'c/x/1', 'c/y', 'd'];
+  const cases = [
+    { name: 'all', opts: { maxResults: 10 }, expected: { names, prefixes: [] } },
+    { name: 'delimiter', opts: { delimiter: '/', maxResults: 10 }, expected: { names: ['b', 'd'], prefixes: ['a/', 'c/'] } },
+    { name: 'prefix + delimiter', opts: { prefix: 'c/', delimiter: '/', maxResults: 10 }, expected: { names: ['c/y'], prefixes: ['c/x/'] } },
+    { name: 'first page', opts: { delimiter: '/', maxResults: 2 }, expected: { names: ['b'], prefixes: ['a/'], nextPageToken: 'b' } },
+    { name: 'second page', opts: { delimiter: '/', maxResults: 2, pageToken: 'b' }, expected: { names: ['d'], prefixes: ['c/'] } },
+    { name: 'exact fit has no token', opts: { maxResults: 6 }, expected: { names, prefixes: [] } },
+    { name: 'offsets', opts: { startOffset: 'a/2', endOffset: 'c/y', maxResults: 10 }, expected: { names: ['a/2', 'b', 'c/x/1'], prefixes: [] } },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(pageOfNames(names, c.opts), c.expected));
 });
