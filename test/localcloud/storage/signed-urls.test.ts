@@ -140,6 +140,26 @@ describe('storage emulator: V4 signed URLs and CORS', () => {
     assert.match(await res.text(), /ExpiredToken/);
   });
 
+  it('a signed create-only PUT (x-goog-if-generation-match: 0) succeeds once, then 412', async () => {
+    const [url] = await h.storage
+      .bucket(BUCKET)
+      .file('photos/once.png')
+      .getSignedUrl({
+        version: 'v4',
+        action: 'write',
+        contentType: CONTENT_TYPE,
+        extensionHeaders: { 'x-goog-content-length-range': RANGE, 'x-goog-if-generation-match': '0' },
+        expires: Date.now() + 60_000,
+      });
+    const headers = { 'x-goog-if-generation-match': '0' };
+    assert.equal((await browserPut(url, testBytes(10), headers)).status, 200);
+    const again = await browserPut(url, testBytes(20), headers);
+    assert.equal(again.status, 412);
+    assert.match(await again.text(), /<Code>PreconditionFailed<\/Code>/);
+    const [meta] = await h.storage.bucket(BUCKET).file('photos/once.png').getMetadata();
+    assert.equal(meta.size, '10');
+  });
+
   it('rejects an unsigned PUT with 403', async () => {
     const res = await browserPut(`${h.emu.url}/${BUCKET}/photos/anon.png`, testBytes(10));
     assert.equal(res.status, 403);
