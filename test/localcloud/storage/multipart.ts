@@ -86,15 +86,16 @@ export async function readMultipart(
       case 'media': {
         const at = buf.indexOf(delimiter);
         if (at >= 0) {
-          if (at > 0) await write(Buffer.from(buf.subarray(0, at)));
+          if (at > 0) await write(buf.subarray(0, at));
           buf = Buffer.alloc(0);
           phase = 'done';
           return false;
         }
-        // Keep a tail that could hold the start of the delimiter; the rest is media.
+        // Keep a tail that could hold the start of the delimiter; the rest is media. Slices are
+        // passed on without copying: no buffer here is ever written to after it is created.
         const safe = buf.length - (delimiter.length - 1);
         if (safe > 0) {
-          await write(Buffer.from(buf.subarray(0, safe)));
+          await write(buf.subarray(0, safe));
           buf = buf.subarray(safe);
         }
         return false;
