@@ -6,7 +6,7 @@
  *  3. ISNet: time from process start to /readyz 200;
  *  4. ISNet: worker throughput against bare `session.run` in the same run;
  *  5. worker RSS over many jobs (tiny model; ISNet for fewer jobs, CPU-bound here).
- * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=8
+ * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=16
  * --only=tiny|isnet.
  */
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ import { Stack } from '../test/e2e/support/stack.js';
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const ROUNDS = Number(args.get('rounds') ?? 10);
 const RSS_JOBS = Number(args.get('rss-jobs') ?? 300);
-const ISNET_JOBS = Number(args.get('isnet-jobs') ?? 8);
+const ISNET_JOBS = Number(args.get('isnet-jobs') ?? 16);
 const CONCURRENT = 4;
 const rows: Array<[string, string, string]> = [];
 const row = (what: string, value: string, aim = ''): void => void rows.push([what, value, aim]);
@@ -110,17 +110,23 @@ async function isnetSection(): Promise<void> {
 
     const inputs = await Promise.all(Array.from({ length: ISNET_JOBS }, (_, i) => photo25(9000 + i)));
     const samples = [rssMb(worker.pid)];
+    const eventTimes: number[] = [];
     const t0 = performance.now();
     await Promise.all(
       inputs.map(async (bytes) => {
         const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw'] });
         const ev = await stack.completions.waitFor(up.jobId, 3_600_000);
         if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
+        eventTimes.push(ev.receivedAt);
         samples.push(rssMb(worker.pid));
       }),
     );
     const workerSeconds = (performance.now() - t0) / 1000;
     const workerRate = ISNET_JOBS / workerSeconds;
+    // Steady state: completions after the first, over the time since the first; leaves out
+    // the ramp (uploads, validation, the first job's CPU stages) that no overlap can hide.
+    eventTimes.sort((a, b) => a - b);
+    const steadyRate = (eventTimes.length - 1) / (((eventTimes.at(-1) ?? 0) - (eventTimes[0] ?? 0)) / 1000);
     const tenth = Math.max(1, Math.floor(samples.length / 10));
     const early = Math.max(...samples.slice(tenth, 2 * tenth));
     const late = Math.max(...samples.slice(-tenth));
@@ -137,9 +143,10 @@ async function isnetSection(): Promise<void> {
     for (let i = 0; i < ISNET_JOBS; i++) await model.session.run({ [name]: input });
     const bareRate = ISNET_JOBS / ((performance.now() - b0) / 1000);
     await model.session.release();
-    row(`isnet: worker throughput (${ISNET_JOBS} jobs, 2.5 MP, 3 outputs, upload->event)`, `${workerRate.toFixed(3)} img/s`);
-    row('isnet: bare session.run throughput (batch 1)', `${bareRate.toFixed(3)} img/s`);
-    row('isnet: worker / bare', (workerRate / bareRate).toFixed(2), '>= 0.9');
+    row(`isnet: worker throughput (${ISNET_JOBS} jobs, 2.5 MP, 3 outputs, first PUT -> last event)`, `${workerRate.toFixed(3)} img/s`);
+    row('isnet: worker throughput, steady state (between completions)', `${steadyRate.toFixed(3)} img/s`);
+    row('isnet: bare session.run throughput (batch 1, same run)', `${bareRate.toFixed(3)} img/s`);
+    row('isnet: worker / bare (whole run; steady state)', `${(workerRate / bareRate).toFixed(2)}; ${(steadyRate / bareRate).toFixed(2)}`, '>= 0.9');
   } finally {
     await stack.stop();
   }
