@@ -111,7 +111,10 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   });
 
   it('a worker killed with SIGKILL mid-job is replaced and the job still ends with exactly one terminal status', async () => {
-    const subscription = await stack.newJobsSubscription();
+    // The official emulator keeps routing a SIGKILLed client's message to its dead stream for
+    // a few ack deadlines (10 s each; seen: deliveryAttempt 3-5 before the new worker gets it),
+    // so this subscription allows more attempts than the dead-letter default of 5.
+    const subscription = await stack.newJobsSubscription({ maxDeliveryAttempts: 20 });
     const first = await stack.startWorker({ JOBS_SUBSCRIPTION: subscription, DEBUG_JOB_DELAY_MS: '3000' });
     await first.waitReady();
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-squirrel_cls.jpg'), 'image/jpeg');
@@ -122,7 +125,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     const second = await stack.startWorker({ JOBS_SUBSCRIPTION: subscription });
     await second.waitReady();
     // Redelivered once the dead worker's lease (10 s ack deadline) runs out.
-    const { event } = await stack.completions.waitFor(jobId, 90_000);
+    const { event } = await stack.completions.waitFor(jobId, 240_000);
     assert.equal(event.data.outcome, 'succeeded');
     const status = await pollUntilTerminal(stack.functions.getStatus.url, jobId);
     assert.equal(status.state, 'succeeded');

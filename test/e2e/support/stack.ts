@@ -107,8 +107,8 @@ export class Stack {
    * retry), for a test to consume alone (JOBS_SUBSCRIPTION): a message never lands on a
    * stream left behind by an earlier test's killed worker.
    */
-  async newJobsSubscription(): Promise<string> {
-    const spec = describeTopology(this.cloud.names, this.policy).subscriptions.find((s) => s.name === this.cloud.names.jobsSubscription);
+  async newJobsSubscription(policy: Partial<JobsPolicy> = {}): Promise<string> {
+    const spec = describeTopology(this.cloud.names, { ...this.policy, ...policy }).subscriptions.find((s) => s.name === this.cloud.names.jobsSubscription);
     if (!spec) throw new Error('no jobs subscription in the topology');
     const name = `${spec.name}-${randomBytes(4).toString('hex')}`;
     await this.pubsub.createSubscription(spec.topic, name, {
