@@ -106,6 +106,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     assert.equal(afterStatus.attempts, 1);
     assert.deepEqual(await generations(), outputGenerations, 'outputs were not rewritten');
     assert.equal(String((await results.file(statusObjectName(jobId)).getMetadata())[0].generation), String(statusMeta.generation));
+    await worker.waitForLog('job.already_terminal', (e) => e['jobId'] === jobId);
     assert.equal(worker.events('job.already_terminal').length, 1);
     await worker.stop();
   });
@@ -184,6 +185,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
       const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('skimage-coffee.png'), 'image/png');
       const { event } = await stack.completions.waitFor(jobId, 60_000);
       assert.equal(event.data.outcome, 'succeeded');
+      await worker.waitForLog('job.succeeded', (e) => e['jobId'] === jobId);
       assert.equal(worker.events('job.succeeded').filter((e) => e['jobId'] === jobId).length, 1);
     } finally {
       await push.delete();

@@ -74,6 +74,20 @@ export class WorkerProcess {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /**
+   * Waits until `count` log lines of `event` match: a log line can reach us after the
+   * completion event it follows, since they travel different pipes.
+   */
+  async waitForLog(event: string, match: (line: Record<string, unknown>) => boolean = () => true, count = 1, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events(event).filter(match);
+      if (found.length >= count) return found;
+      if (Date.now() > deadline) throw new Error(`worker logged ${found.length} of ${count} ${event} lines within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   /** Resolves with ms since spawn once /readyz answers 200; rejects if the process exits first. */
   async waitReady(timeoutMs = 120_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
