@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     BATCH_WAIT_MS: 0,
     REFINE_FOREGROUND: true,
     MAX_INPUT_PIXELS: 64_000_000,
-    ENABLE_CPU_MEM_ARENA: false,
+    CPU_MEM_ARENA: false,
   });
   const model = pipeline.loaded;
   console.log(`quality bench: tux-dog.png (exact alpha) on ${BACKGROUNDS.length} backgrounds x ${SCALES.length} scales, ISNet ${model.sha256.slice(0, 12)} on ${model.provider}`);

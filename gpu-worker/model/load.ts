@@ -28,7 +28,7 @@ export interface LoadModelDeps {
 export type LoadModelConfig = Pick<
   ModelConfig,
   'MODEL_PRESET' | 'MODEL_SPEC' | 'MODEL_URI' | 'MODEL_SHA256' | 'MODEL_CACHE_DIR' | 'EXECUTION_PROVIDER' | 'REQUIRE_GPU' | 'INTRA_OP_THREADS'
-> & { ENABLE_CPU_MEM_ARENA?: boolean };
+> & Partial<Pick<ModelConfig, 'CPU_MEM_ARENA'>>;
 
 /**
  * Resolve the spec, provision and verify the file, create the session on the configured
@@ -60,7 +60,7 @@ export async function loadModel(config: LoadModelConfig, deps: LoadModelDeps = {
       provider: config.EXECUTION_PROVIDER,
       requireGpu: config.REQUIRE_GPU,
       intraOpThreads: config.INTRA_OP_THREADS,
-      ...(config.ENABLE_CPU_MEM_ARENA === undefined ? {} : { enableCpuMemArena: config.ENABLE_CPU_MEM_ARENA }),
+      enableCpuMemArena: config.CPU_MEM_ARENA ?? false,
       ...(deps.logger ? { logger: deps.logger } : {}),
     },
     deps.createSession,

@@ -9,8 +9,8 @@ describe('ModelConfig', () => {
   it('has safe defaults: embedded ISNet, auto provider, small batches', () => {
     const cfg = parseConfig(ModelConfig, {});
     assert.deepEqual(
-      [cfg.MODEL_PRESET, cfg.MODEL_URI, cfg.MODEL_CACHE_DIR, cfg.EXECUTION_PROVIDER, cfg.REQUIRE_GPU, cfg.INTRA_OP_THREADS, cfg.MAX_BATCH_SIZE, cfg.BATCH_WAIT_MS, cfg.REFINE_FOREGROUND],
-      ['isnet-general-1024', undefined, '.cache/models', 'auto', false, 0, 4, 10, true],
+      [cfg.MODEL_PRESET, cfg.MODEL_URI, cfg.MODEL_CACHE_DIR, cfg.EXECUTION_PROVIDER, cfg.REQUIRE_GPU, cfg.INTRA_OP_THREADS, cfg.MAX_BATCH_SIZE, cfg.BATCH_WAIT_MS, cfg.REFINE_FOREGROUND, cfg.CPU_MEM_ARENA],
+      ['isnet-general-1024', undefined, '.cache/models', 'auto', false, 0, 4, 10, true, false],
     );
   });
   const cases: { name: string; env: Record<string, string>; expect: Partial<ModelConfig> | RegExp }[] = [

@@ -47,11 +47,11 @@ describe('createSession provider choice', () => {
 });
 
 describe('sessionOptions', () => {
-  it('optimises fully, sizes threads, keeps the arena unless told', () => {
+  it('optimises fully, sizes threads, arena only when asked (RSS)', () => {
     const o = sessionOptions('cpu', 3);
-    assert.deepEqual([o.graphOptimizationLevel, o.intraOpNumThreads, o.enableCpuMemArena, o.executionProviders], ['all', 3, true, ['cpu']]);
+    assert.deepEqual([o.graphOptimizationLevel, o.intraOpNumThreads, o.enableCpuMemArena, o.executionProviders], ['all', 3, false, ['cpu']]);
     assert.ok((sessionOptions('cpu', 0).intraOpNumThreads ?? 0) >= 1);
-    assert.equal(sessionOptions('cpu', 1, false).enableCpuMemArena, false);
+    assert.equal(sessionOptions('cpu', 1, true).enableCpuMemArena, true);
   });
 });
 

@@ -22,8 +22,7 @@ before(async () => {
     BATCH_WAIT_MS: 10,
     REFINE_FOREGROUND: true,
     MAX_INPUT_PIXELS: 64_000_000,
-    // The arena keeps ~1 GB after each run; a test process does not need it.
-    ENABLE_CPU_MEM_ARENA: false,
+    CPU_MEM_ARENA: false,
   });
 });
 after(() => pipeline?.close());
