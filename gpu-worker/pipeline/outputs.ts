@@ -25,12 +25,15 @@ export async function composeRgba(image: RgbImage, alpha: Uint8Array): Promise<B
     .joinChannel(Buffer.from(alpha.buffer, alpha.byteOffset, alpha.byteLength), { raw: { width, height, channels: 1 } })
     .raw()
     .toBuffer();
-  // A copy into a fresh, aligned ArrayBuffer so one 32-bit store clears a pixel.
-  const out = new Uint8Array(joined.length);
-  out.set(joined);
-  const px = new Uint32Array(out.buffer);
+  // One 32-bit store clears a pixel; sharp's buffers are aligned, copy only if one is not.
+  let out: Buffer = joined;
+  if (joined.byteOffset % 4 !== 0) {
+    out = Buffer.from(new ArrayBuffer(joined.length));
+    joined.copy(out);
+  }
+  const px = new Uint32Array(out.buffer, out.byteOffset, out.length >> 2);
   for (let i = 0; i < px.length; i++) if (alpha[i] === 0) px[i] = 0;
-  return Buffer.from(out.buffer);
+  return out;
 }
 
 /** Luma of an RGBA cutout and the contrast stretch for its foreground. */

@@ -44,8 +44,9 @@ export async function estimateForeground(rgba: Buffer, image: RgbImage, options:
   const gh = Math.max(1, Math.round(H / factor));
   const sigma = Math.max(0.5, (options.sigma ?? 12) / factor);
   const [fg, all] = await Promise.all([
-    sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).resize(gw, gh, { fit: 'fill' }).blur(sigma).raw().toBuffer(),
-    sharp(image.data, { raw: { width: W, height: H, channels: 3 } }).resize(gw, gh, { fit: 'fill' }).blur(sigma).raw().toBuffer(),
+    // A triangle filter is enough before a blur this wide, and ~25% cheaper than Lanczos.
+    sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).resize(gw, gh, { fit: 'fill', kernel: 'linear' }).blur(sigma).raw().toBuffer(),
+    sharp(image.data, { raw: { width: W, height: H, channels: 3 } }).resize(gw, gh, { fit: 'fill', kernel: 'linear' }).blur(sigma).raw().toBuffer(),
   ]);
   const { foreground, background } = gridMeans(fg, all, gw * gh);
 
