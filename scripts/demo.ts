@@ -9,6 +9,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { StatusResponse } from '../schemas/status.js';
 import { pollUntilTerminal, uploadLikeABrowser } from '../test/e2e/support/browser.js';
 import { Stack } from '../test/e2e/support/stack.js';
@@ -106,4 +107,4 @@ function printTable(rows: Row[]): void {
   for (const c of cells) say(line(c));
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
