@@ -1,6 +1,8 @@
 # Copy to e.g. prod.tfvars (ignored by git) and fill in. `terraform apply -var-file=prod.tfvars`.
 project_id = "petcutout-prod"
 region     = "europe-west4"
+# API Gateway is not offered in europe-west4; the nearest region that has it.
+gateway_region = "europe-west1"
 
 allowed_origins = ["https://shop.example.com", "https://www.shop.example.com"]
 

@@ -15,6 +15,15 @@ locals {
     DEAD_LETTER_TOPIC    = google_pubsub_topic.dead_letter.name
     LOG_LEVEL            = var.log_level
   }
+
+  # The browser-facing functions. Their names are also their Cloud Run services' names, which
+  # the gateway routes to by deterministic URL (gateway.tf).
+  http_functions = {
+    create_upload = "create-upload"
+    get_status    = "get-status"
+  }
+  # Also the gateway's deadline for them: it should not give up before they do.
+  http_timeout_seconds = 30
 }
 
 data "archive_file" "functions" {
@@ -30,10 +39,12 @@ resource "google_storage_bucket_object" "functions_source" {
   source = data.archive_file.functions.output_path
 }
 
-# --- HTTP: called by shoppers' browsers (public, see iam.tf) ------------------------------
+# --- HTTP: called by shoppers' browsers through the API Gateway (gateway.tf) --------------
+# Ingress stays ALLOW_ALL because the gateway calls the public run.app URL; what keeps
+# everyone else out is IAM: only the gateway's service account may invoke them (iam.tf).
 
 resource "google_cloudfunctions2_function" "create_upload" {
-  name     = "create-upload"
+  name     = local.http_functions.create_upload
   project  = var.project_id
   location = var.region
 
@@ -58,7 +69,7 @@ resource "google_cloudfunctions2_function" "create_upload" {
     max_instance_request_concurrency = 40
     min_instance_count               = 0
     max_instance_count               = var.functions_max_instances
-    timeout_seconds                  = 30
+    timeout_seconds                  = local.http_timeout_seconds
 
     environment_variables = merge(local.base_env, {
       ALLOWED_ORIGINS        = join(",", var.allowed_origins)
@@ -66,9 +77,9 @@ resource "google_cloudfunctions2_function" "create_upload" {
       SIGNED_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
       # Signs V4 URLs as itself through IAM signBlob (token creator on its own account only).
       SIGNING_SERVICE_ACCOUNT = google_service_account.create_upload.email
-      # The ticket's statusUrl: getStatus has its own URL, so a relative /jobs/{id} would
-      # point back at createUpload.
-      PUBLIC_BASE_URL = google_cloudfunctions2_function.get_status.service_config[0].uri
+      # The ticket's statusUrl: the gateway, which routes /jobs/{id} to getStatus. No cycle:
+      # the gateway reaches the functions by deterministic URL, not by this resource's uri.
+      PUBLIC_BASE_URL = local.gateway_url
     })
   }
 
@@ -79,7 +90,7 @@ resource "google_cloudfunctions2_function" "create_upload" {
 }
 
 resource "google_cloudfunctions2_function" "get_status" {
-  name     = "get-status"
+  name     = local.http_functions.get_status
   project  = var.project_id
   location = var.region
 
@@ -104,7 +115,7 @@ resource "google_cloudfunctions2_function" "get_status" {
     max_instance_request_concurrency = 40
     min_instance_count               = 0
     max_instance_count               = var.functions_max_instances
-    timeout_seconds                  = 30
+    timeout_seconds                  = local.http_timeout_seconds
 
     environment_variables = merge(local.base_env, {
       ALLOWED_ORIGINS          = join(",", var.allowed_origins)

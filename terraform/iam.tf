@@ -2,13 +2,10 @@
 # bucket, topic, subscription or service concerned. Project-level bindings appear only
 # where Google offers no narrower scope (marked below). No primitive roles anywhere.
 #
-# Public invocation (the one allUsers binding, on purpose): createUpload and getStatus are
-# called by shoppers' browsers, which have no Google identity. They are public HTTP
-# endpoints whose own checks are the protection: origin allowlist, request validation, size
-# limits baked into the signed URL, and 128-bit unguessable job ids for getStatus. An API
-# gateway or load balancer in front would still be public and add nothing these checks do
-# not already do, so the two functions' Cloud Run services grant roles/run.invoker to
-# allUsers, and nothing else is public (test/terraform checks exactly that).
+# Nothing is public: no grant names allUsers or allAuthenticatedUsers (test/terraform checks).
+# Shoppers' browsers, which have no Google identity, reach createUpload and getStatus through
+# the API Gateway (gateway.tf); the gateway calls them as its own service account, the only
+# member with roles/run.invoker on those two services.
 
 locals {
   model_bucket = startswith(var.model_uri, "gs://") ? split("/", trimprefix(var.model_uri, "gs://"))[0] : null
@@ -53,6 +50,12 @@ resource "google_service_account" "eventarc" {
 resource "google_service_account" "pubsub_push" {
   account_id   = "${var.name_prefix}-pubsub-push"
   display_name = "Pub/Sub push: OIDC identity calling the worker's /pubsub/push"
+  project      = var.project_id
+}
+
+resource "google_service_account" "gateway" {
+  account_id   = "${var.name_prefix}-api-gateway"
+  display_name = "API Gateway: invokes createUpload and getStatus for browsers"
   project      = var.project_id
 }
 
@@ -236,19 +239,19 @@ resource "google_project_iam_member" "functions_build" {
   member  = google_service_account.functions_build.member
 }
 
-# --- public HTTP functions (see the note at the top of this file) -----------------------
-resource "google_cloud_run_v2_service_iam_member" "create_upload_public" {
+# --- browser-facing functions, invoked through the gateway only ---------------------------
+resource "google_cloud_run_v2_service_iam_member" "gateway_invokes_create_upload" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.create_upload.service_config[0].service
   role     = "roles/run.invoker"
-  member   = "allUsers"
+  member   = google_service_account.gateway.member
 }
 
-resource "google_cloud_run_v2_service_iam_member" "get_status_public" {
+resource "google_cloud_run_v2_service_iam_member" "gateway_invokes_get_status" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.get_status.service_config[0].service
   role     = "roles/run.invoker"
-  member   = "allUsers"
+  member   = google_service_account.gateway.member
 }

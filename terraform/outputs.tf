@@ -8,14 +8,19 @@ output "results_bucket" {
   value       = google_storage_bucket.results.name
 }
 
+output "gateway_url" {
+  description = "The storefront's base URL: the API Gateway in front of createUpload (POST /uploads) and getStatus (GET /jobs/{jobId})."
+  value       = local.gateway_url
+}
+
 output "create_upload_url" {
-  description = "HTTPS URL of createUpload, for the storefront."
-  value       = google_cloudfunctions2_function.create_upload.service_config[0].uri
+  description = "Where the storefront POSTs an upload request (createUpload, through the gateway)."
+  value       = "${local.gateway_url}/uploads"
 }
 
 output "get_status_url" {
-  description = "HTTPS URL of getStatus, for the storefront."
-  value       = google_cloudfunctions2_function.get_status.service_config[0].uri
+  description = "getStatus through the gateway, as a template; the upload ticket's statusUrl is this with the job id filled in."
+  value       = "${local.gateway_url}/jobs/{jobId}"
 }
 
 output "topics" {
@@ -61,6 +66,7 @@ output "service_accounts" {
     worker          = google_service_account.worker.email
     eventarc        = google_service_account.eventarc.email
     pubsub_push     = google_service_account.pubsub_push.email
+    gateway         = google_service_account.gateway.email
     functions_build = google_service_account.functions_build.email
   }
 }

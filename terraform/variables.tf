@@ -24,6 +24,17 @@ variable "region" {
   }
 }
 
+variable "gateway_region" {
+  description = "Region of the API Gateway in front of createUpload and getStatus; null means `region`. API Gateway runs in fewer regions than Cloud Run GPUs (e.g. europe-west1, europe-west2, us-central1, us-east1, asia-northeast1; not europe-west4), and the gateway may sit in another region than its backends."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gateway_region == null || can(regex("^[a-z]+-[a-z]+[0-9]$", var.gateway_region))
+    error_message = "gateway_region must be null (same as region) or a single region such as europe-west1."
+  }
+}
+
 variable "name_prefix" {
   description = "Prefix for service account ids and other per-deployment names; also the `app` label."
   type        = string

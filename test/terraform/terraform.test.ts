@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FunctionsConfig } from '../../functions/config.js';
 import { CLIENT_REF_META, OUTPUTS_META } from '../../functions/upload-metadata.js';
 import { WorkerConfig } from '../../gpu-worker/config.js';
-import { TERRAFORM_DIR, blocks, child, dynamicContent, loadTerraform, one, references, resolveLocal, resource, resourcesOfType, type Block } from './hcl.js';
+import { TERRAFORM_DIR, blocks, child, dynamicContent, isBlock, loadTerraform, one, references, resolveLocal, resource, resourcesOfType, type Block, type Expression } from './hcl.js';
 
 const model = await loadTerraform();
 
@@ -16,6 +18,22 @@ function envKeys(expression: unknown): string[] {
   return [...String(expression).matchAll(/^\s*(?:merge\(\S+,\s*\{)?\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1] ?? '');
 }
 
+/** Every string inside a value, as expressions for `references`. */
+function stringsIn(value: unknown, out: Expression[] = []): Expression[] {
+  if (typeof value === 'string') out.push({ file: '', path: '', text: value });
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out);
+  else if (isBlock(value)) for (const v of Object.values(value)) stringsIn(v, out);
+  return out;
+}
+
+/** `"${local.a.b}"` -> the value of key b of local a; anything else as is. */
+function resolveLocalKey(value: unknown): unknown {
+  const m = typeof value === 'string' ? /^\$\{local\.([\w-]+)\.([\w-]+)\}$/.exec(value) : null;
+  if (!m) return value;
+  const local = model.locals.get(m[1] ?? '');
+  return isBlock(local) ? local[m[2] ?? ''] : value;
+}
+
 /** `"${google_service_account.x.email}"` -> "x" */
 function serviceAccountName(value: unknown): string | undefined {
   return typeof value === 'string' ? /^\$\{google_service_account\.([\w-]+)\.(?:email|member|name|id)\}$/.exec(value)?.[1] : undefined;
@@ -23,7 +41,7 @@ function serviceAccountName(value: unknown): string | undefined {
 
 describe('terraform: files and references', () => {
   it('is split into the agreed files', () => {
-    for (const f of ['versions.tf', 'variables.tf', 'storage.tf', 'pubsub.tf', 'functions.tf', 'worker.tf', 'iam.tf', 'monitoring.tf', 'outputs.tf']) {
+    for (const f of ['versions.tf', 'variables.tf', 'storage.tf', 'pubsub.tf', 'functions.tf', 'gateway.tf', 'worker.tf', 'iam.tf', 'monitoring.tf', 'outputs.tf']) {
       assert.ok(model.files.includes(f), `terraform/${f} is missing`);
     }
   });
@@ -70,7 +88,7 @@ describe('terraform: files and references', () => {
   it('gives every output a description', () => {
     assert.ok(model.outputs.size > 0);
     for (const [name, o] of model.outputs) assert.equal(typeof o['description'], 'string', `output ${name} has no description`);
-    for (const required of ['uploads_bucket', 'results_bucket', 'create_upload_url', 'get_status_url', 'topics', 'worker_url']) {
+    for (const required of ['uploads_bucket', 'results_bucket', 'gateway_url', 'create_upload_url', 'get_status_url', 'topics', 'worker_url']) {
       assert.ok(model.outputs.has(required), `output ${required} is missing`);
     }
   });
@@ -78,7 +96,30 @@ describe('terraform: files and references', () => {
   it('pins the providers it uses', () => {
     const text = model.strings.filter((s) => s.file === 'versions.tf' && s.path.includes('required_providers')).map((s) => s.text);
     assert.ok(text.includes('hashicorp/google'));
+    assert.ok(text.includes('hashicorp/google-beta'));
     assert.ok(text.includes('hashicorp/archive'));
+  });
+
+  it('has no dependency cycle between resources, data sources and locals', () => {
+    // Nodes are "resource.type.name", "data.type.name" and "local.name"; a cycle is what
+    // `terraform plan` would refuse (e.g. createUpload's env -> gateway -> config -> createUpload).
+    const edges = new Map<string, string[]>();
+    const refsOf = (body: unknown) => {
+      const refs = references(stringsIn(body));
+      return [...[...refs.resources].map((r) => `resource.${r}`), ...[...refs.data].map((d) => `data.${d}`), ...[...refs.locals].map((l) => `local.${l}`)];
+    };
+    for (const [type, byName] of model.resources) for (const [name, body] of byName) edges.set(`resource.${type}.${name}`, refsOf(body));
+    for (const [type, byName] of model.data) for (const [name, body] of byName) edges.set(`data.${type}.${name}`, refsOf(body));
+    for (const [name, value] of model.locals) edges.set(`local.${name}`, refsOf(value));
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (node: string, path: string[]): void => {
+      if (state.get(node) === 'done') return;
+      assert.notEqual(state.get(node), 'visiting', `dependency cycle: ${[...path.slice(path.indexOf(node)), node].join(' -> ')}`);
+      state.set(node, 'visiting');
+      for (const next of edges.get(node) ?? []) if (next !== node) visit(next, [...path, node]);
+      state.set(node, 'done');
+    };
+    for (const node of edges.keys()) visit(node, []);
   });
 });
 
@@ -91,21 +132,53 @@ describe('terraform: access', () => {
     );
   });
 
-  it('makes exactly createUpload and getStatus public (run.invoker for allUsers), nothing else', () => {
-    const publicStrings = model.strings.filter((s) => /\ballUsers\b|\ballAuthenticatedUsers\b/.test(s.text));
-    assert.deepEqual(publicStrings.map((s) => s.path).sort(), [
-      'resource.google_cloud_run_v2_service_iam_member.create_upload_public.member',
-      'resource.google_cloud_run_v2_service_iam_member.get_status_public.member',
-    ]);
-    for (const [name, fn] of [
-      ['create_upload_public', 'create_upload'],
-      ['get_status_public', 'get_status'],
-    ] as const) {
-      const binding = resource(model, 'google_cloud_run_v2_service_iam_member', name);
-      assert.equal(binding['member'], 'allUsers');
-      assert.equal(binding['role'], 'roles/run.invoker');
-      assert.equal(binding['name'], `\${google_cloudfunctions2_function.${fn}.service_config[0].service}`);
+  it('makes nothing public: no allUsers or allAuthenticatedUsers anywhere', () => {
+    const PUBLIC = /\ballUsers\b|\ballAuthenticatedUsers\b/;
+    assert.deepEqual(
+      model.strings.filter((s) => PUBLIC.test(s.text)).map((s) => `${s.file}: ${s.path}`),
+      [],
+    );
+    // Also outside parsed values (heredocs, templates): every line of every file but comments.
+    for (const file of model.files) {
+      const code = readFileSync(join(TERRAFORM_DIR, file), 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(#|\/\/)/.test(line));
+      assert.deepEqual(
+        code.filter((line) => PUBLIC.test(line)),
+        [],
+        `terraform/${file}`,
+      );
     }
+  });
+
+  it('lets only the gateway invoke createUpload and getStatus, each on its own service', () => {
+    const invokers = resourcesOfType(model, 'google_cloud_run_v2_service_iam_member')
+      .filter(([, b]) => /google_cloudfunctions2_function\.(create_upload|get_status)\b/.test(String(b['name'])))
+      .map(([, b]) => `${String(b['name'])} <- ${String(b['role'])} for ${serviceAccountName(b['member']) ?? String(b['member'])}`)
+      .sort();
+    assert.deepEqual(invokers, [
+      '${google_cloudfunctions2_function.create_upload.service_config[0].service} <- roles/run.invoker for gateway',
+      '${google_cloudfunctions2_function.get_status.service_config[0].service} <- roles/run.invoker for gateway',
+    ]);
+    const gatewayGrants = model.strings.filter((s) => s.path.endsWith('.member') && serviceAccountName(s.text) === 'gateway').map((s) => s.path);
+    assert.deepEqual(gatewayGrants.sort(), [
+      'resource.google_cloud_run_v2_service_iam_member.gateway_invokes_create_upload.member',
+      'resource.google_cloud_run_v2_service_iam_member.gateway_invokes_get_status.member',
+    ]);
+    for (const type of [
+      'google_cloud_run_v2_service_iam_binding',
+      'google_cloud_run_v2_service_iam_policy',
+      'google_cloud_run_service_iam_member',
+      'google_cloud_run_service_iam_binding',
+      'google_cloud_run_service_iam_policy',
+      'google_cloudfunctions2_function_iam_member',
+      'google_cloudfunctions2_function_iam_binding',
+      'google_cloudfunctions2_function_iam_policy',
+    ]) {
+      assert.equal(model.resources.get(type), undefined, `${type}: invocation is granted on the Cloud Run service, to the gateway only`);
+    }
+    const backend = child(resource(model, 'google_api_gateway_api_config', 'storefront'), 'gateway_config', 'backend_config');
+    assert.equal(backend['google_service_account'], '${google_service_account.gateway.email}');
   });
 
   it('runs each function as its own service account, used by no other component', () => {
@@ -264,15 +337,89 @@ describe('terraform: functions', () => {
     assert.equal(t['retry_policy'], 'RETRY_POLICY_RETRY');
   });
 
-  it("points createUpload's status URLs at getStatus", () => {
+  it("points createUpload's status URLs at the gateway, which routes /jobs/{jobId} to getStatus", () => {
     const env = String(child(resource(model, 'google_cloudfunctions2_function', 'create_upload'), 'service_config')['environment_variables']);
-    assert.match(env, /PUBLIC_BASE_URL\s*=\s*google_cloudfunctions2_function\.get_status\.service_config\[0\]\.uri/);
+    assert.match(env, /PUBLIC_BASE_URL\s*=\s*local\.gateway_url\b/);
+    assert.equal(model.locals.get('gateway_url'), 'https://${google_api_gateway_gateway.storefront.default_hostname}');
   });
 
   it('keeps the event functions internal', () => {
     for (const fn of ['on_object_finalized', 'on_dead_letter']) {
       assert.equal(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['ingress_settings'], 'ALLOW_INTERNAL_ONLY');
     }
+  });
+});
+
+describe('terraform: API gateway', () => {
+  const HTTP = { create_upload: 'create-upload', get_status: 'get-status' } as const;
+  const openapi = model.locals.get('openapi') as Block;
+  const paths = openapi['paths'] as Record<string, Block>;
+
+  it('routes POST and OPTIONS /uploads to createUpload, GET and OPTIONS /jobs/{jobId} to getStatus', () => {
+    assert.equal(openapi['swagger'], '2.0');
+    const routes = Object.entries(paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([key]) => key !== 'parameters')
+        .map(([method, op]) => `${method.toUpperCase()} ${path} -> ${String((op as Block)['x-google-backend'])}`),
+    );
+    assert.deepEqual(routes.sort(), [
+      'GET /jobs/{jobId} -> ${local.gateway_backend.get_status}',
+      'OPTIONS /jobs/{jobId} -> ${local.gateway_backend.get_status}',
+      'OPTIONS /uploads -> ${local.gateway_backend.create_upload}',
+      'POST /uploads -> ${local.gateway_backend.create_upload}',
+    ]);
+    const ids = Object.values(paths).flatMap((item) => Object.values(item).map((op) => (op as Block)['operationId']));
+    assert.equal(new Set(ids).size, 4, `operationIds must be unique: ${ids.join(', ')}`);
+    for (const method of ['get', 'options']) {
+      const params = (paths['/jobs/{jobId}']?.[method] as Block)['parameters'] as unknown[];
+      assert.deepEqual(
+        params.map((p) => resolveLocal(model, p)),
+        [{ name: 'jobId', in: 'path', required: true, type: 'string' }],
+        `${method} /jobs/{jobId}`,
+      );
+    }
+  });
+
+  it('sends each route to its function by deterministic Cloud Run URL, path appended, with an ID token for that URL', () => {
+    for (const fn of ['create_upload', 'get_status'] as const) {
+      const backend = resolveLocalKey(`\${local.gateway_backend.${fn}}`) as Block;
+      assert.deepEqual(backend, {
+        address: `\${local.run_url.${fn}}`,
+        jwt_audience: `\${local.run_url.${fn}}`,
+        path_translation: 'APPEND_PATH_TO_ADDRESS',
+        deadline: '${local.http_timeout_seconds}',
+      });
+      assert.equal(resolveLocalKey(`\${local.run_url.${fn}}`), `https://\${local.http_functions.${fn}}-\${data.google_project.this.number}.\${var.region}.run.app`);
+      // Gen2 functions run as the Cloud Run service of the same name: that is the URL's SERVICE.
+      assert.equal(resolveLocalKey(`\${local.http_functions.${fn}}`), HTTP[fn]);
+      assert.equal(resource(model, 'google_cloudfunctions2_function', fn)['name'], `\${local.http_functions.${fn}}`);
+      assert.equal(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['timeout_seconds'], '${local.http_timeout_seconds}');
+    }
+  });
+
+  it('requires no API key (browsers call it) and no other security', () => {
+    assert.equal(openapi['securityDefinitions'], undefined);
+    assert.equal(openapi['security'], undefined);
+    for (const item of Object.values(paths)) for (const op of Object.values(item)) if (isBlock(op)) assert.equal(op['security'], undefined);
+  });
+
+  it('deploys the document as an immutable config behind a gateway, with the beta provider', () => {
+    const config = resource(model, 'google_api_gateway_api_config', 'storefront');
+    const doc = child(config, 'openapi_documents', 'document');
+    assert.equal(doc['contents'], '${base64encode(yamlencode(local.openapi))}');
+    assert.equal(child(config, 'lifecycle')['create_before_destroy'], true);
+    assert.ok(config['api_config_id_prefix'], 'configs cannot be updated in place: each needs a fresh id');
+    assert.equal(config['api'], '${google_api_gateway_api.storefront.api_id}');
+    const gateway = resource(model, 'google_api_gateway_gateway', 'storefront');
+    assert.equal(gateway['api_config'], '${google_api_gateway_api_config.storefront.id}');
+    assert.equal(gateway['region'], '${local.gateway_region}');
+    assert.equal(model.locals.get('gateway_region'), '${coalesce(var.gateway_region, var.region)}');
+    for (const type of ['google_api_gateway_api', 'google_api_gateway_api_config', 'google_api_gateway_gateway']) {
+      for (const [name, body] of resourcesOfType(model, type)) assert.equal(body['provider'], '${google-beta}', `${type}.${name}`);
+    }
+    const apis = model.locals.get('project_apis') as string[];
+    for (const api of ['apigateway.googleapis.com', 'servicemanagement.googleapis.com', 'servicecontrol.googleapis.com']) assert.ok(apis.includes(api), `${api} is not enabled`);
+    assert.equal(model.outputs.get('gateway_url')?.['value'], '${local.gateway_url}');
   });
 });
 

@@ -96,6 +96,7 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
     { name: 'a canary without a stable revision', vars: { worker_canary: '{ stable_revision = "", canary_percent = 10 }' }, message: 'worker_canary needs a non-empty stable_revision' },
     { name: 'a canary over 100%', vars: { worker_canary: '{ stable_revision = "r", canary_percent = 150 }' }, message: 'worker_canary needs a non-empty stable_revision and a whole canary_percent between 0 and 100.' },
     { name: 'a KMS key that is not a key name', vars: { kms_key_name: 'my-key' }, message: 'kms_key_name must be a full crypto key name' },
+    { name: 'a gateway region that is a zone', vars: { gateway_region: 'europe-west1-b' }, message: 'gateway_region must be null (same as region) or a single region' },
     { name: 'a project id with capitals', vars: { project_id: 'Petcutout' }, message: 'project_id must be a Google Cloud project id' },
     { name: 'backoff minimum above maximum', vars: { job_retry_backoff_seconds: '{ minimum = 60, maximum = 10 }' }, message: 'job_retry_backoff_seconds must satisfy 0 <= minimum <= maximum <= 600.' },
   ];
