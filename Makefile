@@ -43,7 +43,7 @@ demo: setup
 	@if [ -f scripts/demo.ts ]; then npx tsx scripts/demo.ts; else echo "demo: not there yet: the end-to-end demo arrives with issue 6"; exit 2; fi
 
 bench: setup
-	@if [ -f scripts/bench.ts ]; then npx tsx scripts/bench.ts; else echo "bench: not there yet: benchmarks arrive with issues 3-6"; exit 2; fi
+	@if [ -f scripts/bench.ts ]; then npx tsx scripts/bench.ts $(BENCH); else echo "bench: not there yet: benchmarks arrive with issues 3-6"; exit 2; fi
 
 localcloud: setup
 	@if [ -f test/localcloud/cli.ts ]; then npx tsx test/localcloud/cli.ts; else echo "localcloud: not there yet (issue 3)"; exit 2; fi
