@@ -2,13 +2,27 @@
 // emulator, plus the harness's own lifecycle. One emulator for the file; tests run
 // concurrently on their own topics because the slow ones mostly wait on ack deadlines.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { PubSub, v1 } from '@google-cloud/pubsub';
 import { findPubsubEmulator, groupAlive, PubsubEmulatorMissingError, startPubsubEmulator, type PubsubEmulator } from './pubsub.js';
 import { createTopology, describeTopology, DEFAULT_NAMES, topologyNames, type TopologyNames } from './topology.js';
 import { listen, sleep, uniqueId, waitFor } from './test-helpers.js';
 
 const projectId = 'petcutout-local';
+
+/**
+ * A behaviour real Pub/Sub has and the official emulator lacks: the check still runs against
+ * the emulator; where the gap shows, the test is reported as todo (with what was seen) instead
+ * of failing, and where the emulator behaves like production it passes as a normal test.
+ */
+async function knownEmulatorGap(t: TestContext, gap: string, check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    if (!(err instanceof assert.AssertionError)) throw err;
+    t.todo(`${gap} (seen: ${err.message.split('\n')[0]})`);
+  }
+}
 
 describe('Pub/Sub emulator harness', () => {
   it('says what to install when the emulator is missing', async () => {
@@ -184,7 +198,8 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
   // Measured with emulator 0.8.20: the FIRST nack of a message is redelivered after ~0.1 s
   // whatever minimumBackoff says (later ones wait ~4.6 s for a 3 s minimum), and with message
   // ordering the retry policy is ignored altogether. Real Pub/Sub waits minimumBackoff.
-  it('6: retry backoff is respected on the first nack', { todo: 'the official emulator redelivers the first nack at once' }, async () => {
+  it('6: retry backoff is respected on the first nack', async (t) => {
+    await knownEmulatorGap(t, 'the official emulator redelivers the first nack at once', async () => {
     const [topic] = await pubsub.createTopic(uniqueId('t6b'));
     const [sub] = await topic.createSubscription(uniqueId('s6b'), { retryPolicy: { minimumBackoff: { seconds: 3 }, maximumBackoff: { seconds: 10 } } });
     const l = listen(sub, (m, all) => (all.length === 1 ? m.nack() : m.ack()));
@@ -196,12 +211,14 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     }
     const [a, b] = l.received;
     assert.ok(a && b && b.at - a.at >= 2_500, `redelivered after ${b && a ? b.at - a.at : '?'} ms with a 3 s minimum backoff`);
+    });
   });
 
   // Measured with emulator 0.8.20: after `first` is nacked, `second` (same key, already
   // delivered) is not redelivered after it; real Pub/Sub redelivers the nacked message and the
   // ones after it in order. Subscribers must not rely on the emulator for this.
-  it('6: ordering per key holds across a redelivery', { todo: 'the official emulator does not redeliver later messages of the key' }, async () => {
+  it('6: ordering per key holds across a redelivery', async (t) => {
+    await knownEmulatorGap(t, 'the official emulator does not redeliver later messages of the key', async () => {
     const [topic] = await pubsub.createTopic(uniqueId('t6o'));
     const [sub] = await topic.createSubscription(uniqueId('s6o'), { enableMessageOrdering: true });
     const publisher = pubsub.topic(topic.name, { messageOrdering: true });
@@ -222,6 +239,7 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     }
     const order = l.received.map((r) => r.message.data.toString());
     assert.ok(order.lastIndexOf('second') > order.lastIndexOf('first'), `delivery order ${order.join(', ')}`);
+    });
   });
 
   it('7: publishing to a missing topic is NOT_FOUND', async () => {
@@ -234,9 +252,11 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
   // Measured with emulator 0.8.20: 10 MiB + 1 byte of data is accepted, and 10.5 MiB is never
   // answered (the client gives up with DEADLINE_EXCEEDED after 60 s). Real Pub/Sub answers
   // INVALID_ARGUMENT; production code must not rely on the emulator to catch oversized messages.
-  it('7: an oversized message is rejected', { todo: 'the official emulator does not enforce the 10 MB limit' }, async () => {
+  it('7: an oversized message is rejected', async (t) => {
+    await knownEmulatorGap(t, 'the official emulator does not enforce the 10 MB limit', async () => {
     const [topic] = await pubsub.createTopic(uniqueId('t7'));
     await assert.rejects(topic.publishMessage({ data: Buffer.alloc(10 * 1024 * 1024 + 1, 'a') }));
+    });
   });
 });
 
