@@ -12,8 +12,8 @@ import { inferBatch } from '../gpu-worker/pipeline/infer.js';
 import { composeRgba } from '../gpu-worker/pipeline/outputs.js';
 import { configureSharp, createImagePipeline } from '../gpu-worker/pipeline/pipeline.js';
 import { mapToAlpha, upsampleAlpha } from '../gpu-worker/pipeline/postprocess.js';
-import { preprocess } from '../gpu-worker/pipeline/preprocess.js';
-import { estimateForeground } from '../gpu-worker/pipeline/refine.js';
+import { resizeForModel, toChwTensor } from '../gpu-worker/pipeline/preprocess.js';
+import { colourGrid } from '../gpu-worker/pipeline/refine.js';
 
 const DIR = 'test/fixtures/photos';
 const BACKGROUNDS = ['skimage-grass.png', 'skimage-coffee.png', 'sklearn-china.jpg', 'opencv-baboon.jpg'];
@@ -101,14 +101,17 @@ function edgeError(rgba: Uint8Array, s: Scene, band: Uint8Array): number {
 
 async function evaluate(model: LoadedModel, s: Scene) {
   const { image } = s;
-  const [map] = await inferBatch(model.session, model.spec, model.contract, [await preprocess(image, model.spec)]);
-  const alpha = await upsampleAlpha(mapToAlpha(map!, model.spec.output), map!.width, map!.height, image.width, image.height);
+  const resized = await resizeForModel(image, model.spec);
+  const [map] = await inferBatch(model.session, model.spec, model.contract, [toChwTensor(resized.data, model.spec.normalize)]);
+  const alpha8 = mapToAlpha(map!, model.spec.output);
+  const alpha = await upsampleAlpha(alpha8, map!.width, map!.height, image.width, image.height);
   const band = edgeBand(s.alpha, image.width, image.height);
-  const plain = await composeRgba(image, alpha);
-  const refined = await estimateForeground(plain, image);
-  // The same refinement given the true alpha: how good the colour estimation is on its own.
-  const truePlain = await composeRgba(image, s.alpha);
-  const trueRefined = await estimateForeground(truePlain, image);
+  const plain = composeRgba(image, alpha);
+  // As the pipeline does it: the colour means from the model-sized copy and the model's alpha.
+  const refined = composeRgba(image, alpha, await colourGrid(resized, alpha8, image.width, image.height));
+  // The same refinement given the true alpha (means at full size): how good the colour estimation is on its own.
+  const truePlain = composeRgba(image, s.alpha);
+  const trueRefined = composeRgba(image, s.alpha, await colourGrid(image, s.alpha, image.width, image.height));
   return {
     iou: iou(s.alpha, alpha),
     plain: edgeError(plain, s, band),

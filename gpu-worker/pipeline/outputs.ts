@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { OutputKind } from '../../schemas/common.js';
 import type { RenderedOutput } from './contract.js';
 import type { RgbImage } from './decode.js';
+import { bandLookup, type ColourGrid } from './refine.js';
 
 /**
  * zlib level 1 without row filters: on a cutout whose transparent pixels are zeroed, this
@@ -14,58 +15,93 @@ export const PREVIEW_MAX_SIDE = 1024;
 const WEBP_OPTIONS = { quality: 82, alphaQuality: 90, effort: 2 } as const;
 
 /**
- * Interleave colour and alpha into RGBA (natively, with sharp), then zero the colour of
- * fully transparent pixels: nobody sees them, they compress to nothing (a 12 MP cutout
- * encodes several times faster), and no background detail leaks.
- * @example const rgba = await composeRgba(image, alpha)
+ * The cutout: colour and alpha interleaved into RGBA, with the colour of fully transparent
+ * pixels zeroed (nobody sees them, they compress to nothing, so a 12 MP cutout encodes
+ * several times faster, and no background detail leaks). With a colour grid, edge-band
+ * pixels (0 < alpha < 255) get their estimated foreground colour (see `colourGrid`).
+ * One pass in a tight loop: ~4x faster on 12 MP than sharp's joinChannel followed by the
+ * zeroing and refinement passes it replaces.
+ * @example const rgba = composeRgba(image, alpha, await colourGrid(resized, alpha8, image.width, image.height))
  */
-export async function composeRgba(image: RgbImage, alpha: Uint8Array): Promise<Buffer> {
-  const { width, height } = image;
-  const joined = await sharp(image.data, { raw: { width, height, channels: 3 } })
-    .joinChannel(Buffer.from(alpha.buffer, alpha.byteOffset, alpha.byteLength), { raw: { width, height, channels: 1 } })
-    .raw()
-    .toBuffer();
-  // One 32-bit store clears a pixel; sharp's buffers are aligned, copy only if one is not.
-  let out: Buffer = joined;
-  if (joined.byteOffset % 4 !== 0) {
-    out = Buffer.from(new ArrayBuffer(joined.length));
-    joined.copy(out);
+export function composeRgba(image: RgbImage, alpha: Uint8Array, grid?: ColourGrid): Buffer {
+  const { width: W, height: H, data: rgb } = image;
+  const n = W * H;
+  if (rgb.length !== n * 3 || alpha.length !== n) throw new Error(`composeRgba: ${rgb.length} colour bytes and ${alpha.length} alpha values for a ${W}x${H} image`);
+  if (grid && (grid.imageWidth !== W || grid.imageHeight !== H)) throw new Error(`colour grid covers ${grid.imageWidth}x${grid.imageHeight}, the image is ${W}x${H}`);
+  // Fresh zeroed memory: transparent pixels need no store; one 32-bit store (0xAABBGGRR) per other pixel.
+  const out = Buffer.from(new ArrayBuffer(n * 4));
+  const px = new Uint32Array(out.buffer);
+  if (!grid) {
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const a = alpha[i]!;
+      if (a !== 0) px[i] = rgb[j]! | (rgb[j + 1]! << 8) | (rgb[j + 2]! << 16) | (a << 24);
+    }
+    return out;
   }
-  const px = new Uint32Array(out.buffer, out.byteOffset, out.length >> 2);
-  for (let i = 0; i < px.length; i++) if (alpha[i] === 0) px[i] = 0;
+  const { foreground, background } = grid;
+  const { column, row, kF, kB } = bandLookup(grid);
+  for (let y = 0, i = 0, j = 0; y < H; y++) {
+    const rowCell = row[y]!;
+    for (let x = 0; x < W; x++, i++, j += 3) {
+      const a8 = alpha[i]!;
+      if (a8 === 0) continue;
+      const r = rgb[j]!;
+      const g = rgb[j + 1]!;
+      const b = rgb[j + 2]!;
+      if (a8 === 255) {
+        px[i] = r | (g << 8) | (b << 16) | (255 << 24);
+        continue;
+      }
+      const a = a8 / 255;
+      const f = kF[a8]!;
+      const k = kB[a8]!;
+      const cell = rowCell + column[x]!;
+      const fr = foreground[cell]! * f + a * r - k * background[cell]! + 0.5;
+      const fg = foreground[cell + 1]! * f + a * g - k * background[cell + 1]! + 0.5;
+      const fb = foreground[cell + 2]! * f + a * b - k * background[cell + 2]! + 0.5;
+      px[i] = clamp255(fr) | (clamp255(fg) << 8) | (clamp255(fb) << 16) | (a8 << 24);
+    }
+  }
   return out;
 }
 
-/** Luma of an RGBA cutout and the contrast stretch for its foreground. */
-export interface BlackAndWhite {
-  /** Rec. 601 luma, one byte per pixel (0 where transparent). */
-  grey: Buffer;
-  /** `out = grey * scale + offset` stretches the foreground's 1st-99th percentile to 0-255. */
-  scale: number;
-  offset: number;
+function clamp255(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
 }
 
 /**
- * Black-and-white of a cutout: Rec. 601 luma, and a linear stretch taking the 1st-99th
- * percentile of the foreground's luma (alpha >= 128) to the full range, so a dark pet on
- * a print is not a grey smudge. The stretch is applied natively at encode time.
- * @example const { grey, scale, offset } = blackAndWhite(rgba)
+ * Black-and-white of a cutout as grey+alpha pixels (two bytes each, ready to encode):
+ * Rec. 601 luma, linearly stretched so the foreground's (alpha >= 128) 1st-99th percentile
+ * covers the full range, so a dark pet on a print is not a grey smudge; the alpha is kept.
+ * @example const { greyAlpha, scale, offset } = blackAndWhite(rgba)
  */
-export function blackAndWhite(rgba: Uint8Array): BlackAndWhite {
+export function blackAndWhite(rgba: Uint8Array): { greyAlpha: Buffer; scale: number; offset: number } {
   const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.byteLength >> 2);
   const n = px.length;
-  const grey = Buffer.allocUnsafe(n);
+  const greyAlpha = Buffer.from(new ArrayBuffer(n * 2));
+  const ga = new Uint16Array(greyAlpha.buffer);
   const histogram = new Uint32Array(256);
   for (let i = 0; i < n; i++) {
     const p = px[i]!;
+    if (p === 0) continue;
     // Integer luma, (0.299, 0.587, 0.114) * 256; little-endian RGBA reads as 0xAABBGGRR.
     const y = (77 * (p & 255) + 150 * ((p >>> 8) & 255) + 29 * ((p >>> 16) & 255) + 128) >> 8;
-    grey[i] = y;
+    ga[i] = y | ((p >>> 16) & 0xff00);
     if (p >>> 31) histogram[y]!++;
   }
   const [lo, hi] = percentiles(histogram, 0.01, 0.99);
   const scale = hi > lo ? 255 / (hi - lo) : 1;
-  return { grey, scale, offset: hi > lo && lo > 0 ? -lo * scale : 0 };
+  const offset = hi > lo && lo > 0 ? -lo * scale : 0;
+  if (scale !== 1 || offset !== 0) {
+    // The stretch as a table over (grey, alpha) pairs' low byte, applied in place.
+    const stretch = new Uint16Array(256);
+    for (let v = 0; v < 256; v++) stretch[v] = Math.min(255, Math.max(0, Math.round(v * scale + offset)));
+    for (let i = 0; i < n; i++) {
+      const v = ga[i]!;
+      if (v !== 0) ga[i] = stretch[v & 255]! | (v & 0xff00);
+    }
+  }
+  return { greyAlpha, scale, offset };
 }
 
 function percentiles(histogram: Uint32Array, low: number, high: number): [number, number] {
@@ -87,7 +123,7 @@ function percentiles(histogram: Uint32Array, low: number, high: number): [number
 }
 
 export interface OutputSources {
-  /** The cutout, RGBA (foreground colours and alpha). */
+  /** The cutout, RGBA (foreground colours and alpha); unused (may be empty) for the mask. */
   rgba: Buffer;
   alpha: Buffer;
   width: number;
@@ -95,47 +131,55 @@ export interface OutputSources {
 }
 
 /**
- * Encode the requested outputs concurrently (each sharp call runs on libuv's threadpool;
- * the black-and-white luma is computed on this thread while the others encode). Nothing
- * asks for metadata, so EXIF/GPS/ICC never reach an output.
- * @example const outs = await encodeOutputs(['cutout', 'mask'], { rgba, alpha, width, height })
+ * Encode one output. The encoding runs on libuv's threadpool; for `bw` the luma is
+ * computed on this thread first. Nothing asks for metadata, so EXIF/GPS/ICC never reach
+ * an output.
+ * @example const mask = await encodeOutput('mask', { rgba: Buffer.alloc(0), alpha, width, height })
  */
-export async function encodeOutputs(kinds: readonly OutputKind[], src: OutputSources): Promise<RenderedOutput[]> {
+export async function encodeOutput(kind: OutputKind, src: OutputSources): Promise<RenderedOutput> {
   const { width, height } = src;
-  const png = (data: Buffer, channels: 1 | 4, kind: OutputKind): Promise<RenderedOutput> =>
+  const png = (data: Buffer, channels: 1 | 2 | 4): Promise<RenderedOutput> =>
     sharp(data, { raw: { width, height, channels } })
-      // Without this a one-channel raw input is written as three-channel RGB.
-      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+      // Without this a one- or two-channel raw input is written as RGB.
+      .toColourspace(channels <= 2 ? 'b-w' : 'srgb')
       .png(PNG_OPTIONS)
       .toBuffer()
       .then((out) => ({ kind, data: out, contentType: 'image/png', width, height }));
-  const jobs = new Map<OutputKind, Promise<RenderedOutput>>();
-  if (kinds.includes('cutout')) jobs.set('cutout', png(src.rgba, 4, 'cutout'));
-  if (kinds.includes('mask')) jobs.set('mask', png(src.alpha, 1, 'mask'));
-  if (kinds.includes('preview')) {
-    jobs.set(
-      'preview',
-      sharp(src.rgba, { raw: { width, height, channels: 4 } })
+  switch (kind) {
+    case 'cutout':
+      return png(src.rgba, 4);
+    case 'mask':
+      return png(src.alpha, 1);
+    case 'bw':
+      return png(blackAndWhite(src.rgba).greyAlpha, 2);
+    case 'preview':
+      return sharp(src.rgba, { raw: { width, height, channels: 4 } })
         .resize(PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
         .webp(WEBP_OPTIONS)
         .toBuffer({ resolveWithObject: true })
-        .then(({ data, info }) => ({ kind: 'preview' as const, data, contentType: 'image/webp', width: info.width, height: info.height })),
-    );
+        .then(({ data, info }) => ({ kind, data, contentType: 'image/webp', width: info.width, height: info.height }));
   }
-  if (kinds.includes('bw')) {
-    const { grey, scale, offset } = blackAndWhite(src.rgba);
-    const raw1 = { raw: { width, height, channels: 1 as const } };
-    jobs.set(
-      'bw',
-      sharp(grey, raw1)
-        .linear(scale, offset)
-        .joinChannel(src.alpha, raw1)
-        .png(PNG_OPTIONS)
-        .toBuffer()
-        .then((data) => ({ kind: 'bw' as const, data, contentType: 'image/png', width, height })),
-    );
-  }
-  const done = await Promise.all(jobs.values());
-  // Same order as requested, whatever order the encodes finished in.
+}
+
+/**
+ * Encode the requested outputs concurrently: the native encodes start first, then the
+ * black-and-white luma is computed on this thread while they run.
+ * @example const outs = await encodeOutputs(['cutout', 'mask'], { rgba, alpha, width, height })
+ */
+export async function encodeOutputs(kinds: readonly OutputKind[], src: OutputSources): Promise<RenderedOutput[]> {
+  const order = [...kinds.filter((k) => k !== 'bw'), ...kinds.filter((k) => k === 'bw')];
+  const done = await settleAll(order.map((k) => encodeOutput(k, src)));
+  // Same order as requested, whatever order the encodes ran in.
   return kinds.map((k) => done.find((o) => o.kind === k)!);
+}
+
+/**
+ * Promise.all that lets every encode finish (or fail) before rejecting, so no native
+ * encode is still writing into memory the caller is about to drop or reuse.
+ */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

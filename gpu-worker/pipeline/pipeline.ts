@@ -8,10 +8,8 @@ import { InferenceBatcher } from './batcher.js';
 import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } from './contract.js';
 import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';
-import { composeRgba, encodeOutputs } from './outputs.js';
-import { mapToAlpha, upsampleAlpha } from './postprocess.js';
-import { normalizationTables, preprocess } from './preprocess.js';
-import { estimateForeground } from './refine.js';
+import { normalizationTables, resizeForModel, toChwTensor } from './preprocess.js';
+import { renderOutputs, type RenderStage } from './render.js';
 
 export interface PipelineOptions {
   /** Images per inference run; forced to 1 when the model's batch is static. */
@@ -100,22 +98,16 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
     try {
       const image = await decodeImage(request.bytes, { limitInputPixels: options.limitInputPixels });
       lap('decode', 'preprocess');
-      const chw = await preprocess(image, spec, tables);
+      const resized = await resizeForModel(image, spec);
+      const chw = toChwTensor(resized.data, spec.normalize, tables);
       lap('preprocess', 'infer');
       const { result, batchSize, queueMs } = await batcher.submit(chw);
       timingsMs['queue'] = Math.round(queueMs * 10) / 10;
       timingsMs['infer'] = Math.round(result.inferMs * 10) / 10;
       mark = performance.now();
       stage = 'postprocess';
-      const alpha8 = mapToAlpha(result.map, spec.output);
-      const alpha = await upsampleAlpha(alpha8, result.map.width, result.map.height, image.width, image.height);
-      lap('postprocess', 'refine');
-      const needsColour = request.outputs.some((k) => k !== 'mask');
-      const original = needsColour ? await composeRgba(image, alpha) : Buffer.alloc(0);
-      const rgba = options.refine && needsColour ? await estimateForeground(original, image) : original;
-      lap('refine', 'encode');
-      const outputs = await encodeOutputs(request.outputs, { rgba, alpha, width: image.width, height: image.height });
-      lap('encode', 'done');
+      const next: Record<RenderStage, string> = { postprocess: 'refine', refine: 'encode', encode: 'done' };
+      const outputs = await renderOutputs({ image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine }, (done) => lap(done, next[done]));
       timingsMs['total'] = Math.round((performance.now() - started) * 10) / 10;
       return { outputs, timingsMs, batchSize };
     } catch (err) {

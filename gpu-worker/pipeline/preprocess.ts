@@ -32,15 +32,21 @@ export function toChwTensor(rgb: Uint8Array, normalize: ModelSpec['normalize'], 
 }
 
 /**
- * Resize to the model's input (static, aspect ratio not kept, as the models were trained)
- * and normalise into a CHW float32 tensor.
+ * Resize to the model's input (static, aspect ratio not kept, as the models were trained).
+ * The pipeline keeps this copy: foreground refinement reads its colour means from it.
+ * @example const resized = await resizeForModel(image, ISNET_GENERAL_1024) // 1024x1024 RGB
+ */
+export async function resizeForModel(image: RgbImage, spec: Pick<ModelSpec, 'input'>): Promise<RgbImage> {
+  const { width, height } = spec.input;
+  if (image.width === width && image.height === height) return image;
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  return { data, width, height };
+}
+
+/**
+ * Resize to the model's input and normalise into a CHW float32 tensor.
  * @example const chw = await preprocess(image, ISNET_GENERAL_1024) // length 3*1024*1024
  */
 export async function preprocess(image: RgbImage, spec: Pick<ModelSpec, 'input' | 'normalize'>, tables = normalizationTables(spec.normalize)): Promise<Float32Array> {
-  const { width, height } = spec.input;
-  const resized =
-    image.width === width && image.height === height
-      ? image.data
-      : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
-  return toChwTensor(resized, spec.normalize, tables);
+  return toChwTensor((await resizeForModel(image, spec)).data, spec.normalize, tables);
 }

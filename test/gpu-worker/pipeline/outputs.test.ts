@@ -15,13 +15,16 @@ async function sources(file: string) {
       alpha[y * image.width + x] = Math.round(Math.min(1, Math.max(0, (1.05 - d) * 10)) * 255);
     }
   }
-  return { image, alpha, rgba: await composeRgba(image, alpha) };
+  return { image, alpha, rgba: composeRgba(image, alpha) };
 }
 
 describe('composeRgba', () => {
   it('interleaves colour and alpha, zeroing fully transparent pixels', async () => {
-    const rgba = await composeRgba({ data: Buffer.from([1, 2, 3, 4, 5, 6]), width: 2, height: 1 }, Uint8Array.from([0, 200]));
-    assert.deepEqual([...rgba], [0, 0, 0, 0, 4, 5, 6, 200]);
+    const rgba = composeRgba({ data: Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), width: 3, height: 1 }, Uint8Array.from([0, 200, 255]));
+    assert.deepEqual([...rgba], [0, 0, 0, 0, 4, 5, 6, 200, 7, 8, 9, 255]);
+  });
+  it('refuses buffers that do not match the size', () => {
+    assert.throws(() => composeRgba({ data: Buffer.alloc(6), width: 2, height: 1 }, Uint8Array.from([0])), /composeRgba: 6 colour bytes and 1 alpha values for a 2x1 image/);
   });
 });
 
@@ -31,13 +34,15 @@ describe('blackAndWhite', () => {
     const px: number[] = [];
     for (let v = 100; v <= 150; v++) px.push(v, v, v, 255);
     for (let i = 0; i < 50; i++) px.push(255, 255, 255, 0);
-    const { grey, scale, offset } = blackAndWhite(Uint8Array.from(px));
-    assert.equal(grey[0], 100);
+    const { greyAlpha, scale, offset } = blackAndWhite(Uint8Array.from(px));
     assert.ok(Math.abs(100 * scale + offset) < 6 && Math.abs(150 * scale + offset - 255) < 6, `scale ${scale} offset ${offset}`);
+    // Grey+alpha pairs: the darkest foreground grey near black, the brightest near white, the alpha kept.
+    assert.ok(greyAlpha[0]! < 6 && greyAlpha[50 * 2]! > 249, `${greyAlpha[0]} .. ${greyAlpha[100]}`);
+    assert.deepEqual([greyAlpha[1], greyAlpha[50 * 2 + 1], greyAlpha[51 * 2 + 1]], [255, 255, 0]);
   });
   it('no foreground: identity', () => {
-    const { scale, offset } = blackAndWhite(Uint8Array.from([9, 9, 9, 0]));
-    assert.deepEqual([scale, offset], [1, 0]);
+    const { greyAlpha, scale, offset } = blackAndWhite(Uint8Array.from([9, 9, 9, 0, 0, 0, 0, 0]));
+    assert.deepEqual([scale, offset, ...greyAlpha], [1, 0, 9, 0, 0, 0]);
   });
 });
 
