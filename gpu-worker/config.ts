@@ -22,6 +22,19 @@ export const ServiceConfig = z.object({
   MAX_JOB_SECONDS: fields.int(10, 3600).default(300),
   /** Cloud Run sends SIGKILL 10 s after SIGTERM; leave 2 s for the nacks and the exit. */
   SHUTDOWN_GRACE_MS: fields.int(0, 600_000).default(8000),
+  /**
+   * /readyz says "model loaded" (session created, graph checked); the warm-up inference then
+   * runs in the background, ahead of any job in the batcher, so a job that arrives at once
+   * waits for it exactly as it would have waited for readiness. True holds /readyz back until
+   * the warm-up has run, for platforms that route the first request by readiness and want it
+   * to find a warm session (a GPU instance whose first run tunes kernels for seconds).
+   */
+  WARMUP_BEFORE_READY: fields.bool().default(false),
+  /**
+   * Run the image pipeline on a thread of its own (service/pipeline-thread.ts): onnxruntime
+   * blocks the thread it runs on for a whole inference. false keeps it on the main thread.
+   */
+  PIPELINE_THREAD: fields.bool().default(true),
   /** Reuse outputs of an identical earlier job (same bytes, model and outputs). */
   CACHE_ENABLED: fields.bool().default(true),
   /** Must match the subscription's dead-letter policy; only used to label the last attempt in logs. */

@@ -6,6 +6,7 @@
  *   npx tsx gpu-worker/main.ts        (env: see gpu-worker/config.ts and gpu-worker/model/config.ts)
  */
 import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { loadConfigOrExit, type Env } from '../shared/config.js';
@@ -15,6 +16,7 @@ import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
 import { WorkerConfig } from './config.js';
 import type { ImagePipeline } from './pipeline/contract.js';
 import { gcsBlobStore, pubsubPublisher } from './service/gcp.js';
+import { hostPipeline, PIPELINE_THREAD_ROLE, startPipelineThread } from './service/pipeline-thread.js';
 import { subscriberOptions, type SubscriptionLike } from './service/pull.js';
 import { Worker } from './service/worker.js';
 
@@ -33,8 +35,10 @@ export interface MainOptions {
 export interface RunningWorker {
   worker: Worker;
   port: number;
-  /** Resolves once the model is ready and consumption started (rejects on a fatal load error). */
+  /** Resolves once the model is ready and consumption started (a fatal load error exits). */
   ready: Promise<void>;
+  /** Resolves once the warm-up inference has run (a failed warm-up exits). */
+  warm: Promise<void>;
 }
 
 export async function main(env: Env, options: MainOptions = {}): Promise<RunningWorker> {
@@ -45,7 +49,11 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
   const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
   const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
-  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, storage));
+  const onPipelineCrash = (err: Error): void => {
+    log.fatal({ event: 'pipeline.thread_crashed', err }, 'the pipeline thread died; exiting so the platform restarts the instance');
+    exit(1);
+  };
+  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, storage, onPipelineCrash));
 
   const worker = new Worker(
     {
@@ -56,6 +64,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       cacheEnabled: cfg.CACHE_ENABLED,
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
+      warmupBeforeReady: cfg.WARMUP_BEFORE_READY,
       hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
     },
     {
@@ -84,24 +93,46 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   process.once('SIGINT', () => stop('SIGINT'));
 
   const port = await worker.listen();
-  const ready = worker.loadModel().then(
-    () => worker.startConsuming(),
-    (err: unknown) => {
-      // Already logged with its reason; a message on stderr too, for whoever reads the crash.
-      process.stderr.write(`gpu-worker: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
-      exit(1);
-    },
+  const cannotStart = (err: unknown): never => {
+    // Already logged with its reason; a message on stderr too, for whoever reads the crash.
+    process.stderr.write(`gpu-worker: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return exit(1);
+  };
+  const loaded = worker.loadModel();
+  const ready = loaded.then(() => worker.startConsuming(), cannotStart);
+  // A load failure is `ready`'s to report; this one only reports a failed warm-up.
+  const warm = loaded.then(
+    (l) => l.warm.catch(cannotStart),
+    () => undefined,
   );
-  return { worker, port, ready };
+  return { worker, port, ready, warm };
 }
 
-/** The real pipeline, imported lazily so the HTTP server answers before onnxruntime and sharp load. */
-async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, storage: Storage): Promise<ImagePipeline> {
+/**
+ * The real pipeline, on its own thread unless PIPELINE_THREAD=false; imported lazily so the
+ * HTTP server answers before onnxruntime and sharp load. The thread runs this very module
+ * (see the end of the file), so the production bundle needs no second entry point.
+ */
+async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, storage: Storage, onCrash: (err: Error) => void): Promise<ImagePipeline> {
+  if (cfg.PIPELINE_THREAD) return startPipelineThread({ entry: new URL(import.meta.url), config: cfg, onCrash });
   const { createImagePipeline } = await import('./pipeline/pipeline.js');
   return createImagePipeline(cfg, { storage, logger: log });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** The pipeline thread: its own logger and Storage client (for a gs:// model), the same config. */
+async function runPipelineThread(cfg: WorkerConfig, port: MessagePort): Promise<void> {
+  const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT }).child({ thread: 'pipeline' });
+  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  await hostPipeline(port, async () => {
+    const { createImagePipeline } = await import('./pipeline/pipeline.js');
+    return createImagePipeline(cfg, { storage, logger: log });
+  });
+}
+
+const threadData = workerData as { role?: unknown; config?: WorkerConfig } | null;
+if (!isMainThread && threadData?.role === PIPELINE_THREAD_ROLE && threadData.config && parentPort) {
+  void runPipelineThread(threadData.config, parentPort);
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.on('unhandledRejection', (err) => {
     process.stderr.write(`gpu-worker: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -31,7 +31,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.get('/readyz', (_req, res) => {
     const s = deps.readiness.state;
     if (s.phase === 'ready') {
-      res.json({ status: 'ready', model: s.model.id, provider: s.model.provider });
+      res.json({ status: 'ready', model: s.model.id, provider: s.model.provider, warm: s.warm });
       return;
     }
     res

@@ -21,7 +21,8 @@ export class WorkerMetrics implements JobMetrics {
   private readonly cache = new Counter({ name: 'petcutout_worker_cache_lookups_total', help: 'Output cache lookups, by result', labelNames: ['result'], registers: [this.registry] });
   private readonly batches = new Histogram({ name: 'petcutout_worker_batch_size', help: 'Images sharing one inference run', buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'petcutout_worker_jobs_in_flight', help: 'Jobs being handled now', registers: [this.registry] });
-  private readonly modelLoad = new Gauge({ name: 'petcutout_worker_model_load_seconds', help: 'Time to load and warm up the model', registers: [this.registry] });
+  private readonly modelLoad = new Gauge({ name: 'petcutout_worker_model_load_seconds', help: 'Time to load the model (fetch, verify, create the session), until /readyz', registers: [this.registry] });
+  private readonly modelWarmup = new Gauge({ name: 'petcutout_worker_model_warmup_seconds', help: 'Time of the warm-up inference after loading', registers: [this.registry] });
   private readonly modelInfo = new Gauge({ name: 'petcutout_worker_model_info', help: 'The loaded model and its execution provider (value 1)', labelNames: ['model', 'provider'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -43,5 +44,8 @@ export class WorkerMetrics implements JobMetrics {
   modelLoaded(seconds: number, model: string, provider: string): void {
     this.modelLoad.set(seconds);
     this.modelInfo.set({ model, provider }, 1);
+  }
+  modelWarmed(seconds: number): void {
+    this.modelWarmup.set(seconds);
   }
 }

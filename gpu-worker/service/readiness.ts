@@ -3,7 +3,7 @@ import type { ModelDescriptor } from '../pipeline/contract.js';
 export type ReadinessState =
   | { phase: 'loading'; reason?: string }
   | { phase: 'warming' }
-  | { phase: 'ready'; model: ModelDescriptor }
+  | { phase: 'ready'; model: ModelDescriptor; warm: boolean }
   | { phase: 'failed'; reason: string }
   | { phase: 'draining' };
 
@@ -23,8 +23,12 @@ export class Readiness {
   warming(): void {
     if (this.current.phase !== 'draining') this.current = { phase: 'warming' };
   }
-  ready(model: ModelDescriptor): void {
-    if (this.current.phase !== 'draining') this.current = { phase: 'ready', model };
+  /** Model loaded; `warm` once a first inference has run (jobs are taken either way). */
+  ready(model: ModelDescriptor, warm = true): void {
+    if (this.current.phase !== 'draining') this.current = { phase: 'ready', model, warm };
+  }
+  warmed(): void {
+    if (this.current.phase === 'ready') this.current = { ...this.current, warm: true };
   }
   failed(reason: string): void {
     if (this.current.phase !== 'draining') this.current = { phase: 'failed', reason };

@@ -27,6 +27,8 @@ export interface WorkerSettings {
   cacheEnabled: boolean;
   shutdownGraceMs: number;
   maxDeliveryAttempts: number;
+  /** Hold /readyz until the warm-up inference has run (default: ready once loaded). */
+  warmupBeforeReady?: boolean;
   hooks?: DebugHooks;
 }
 
@@ -113,10 +115,14 @@ export class Worker {
   }
 
   /**
-   * Loads and warms the model. Transient failures keep /readyz at 503 with the reason and
-   * retry; fatal ones reject (the caller exits non-zero).
+   * Loads the model, then warms it. Transient load failures keep /readyz at 503 with the
+   * reason and retry; fatal ones reject (the caller exits non-zero). Resolves once ready:
+   * by default as soon as the model is loaded, with the warm-up inference still running
+   * (`warm` follows it); it is the batcher's first run, so a job taken meanwhile queues
+   * behind it and its download, decode and preprocessing overlap it. A warm-up failure
+   * rejects `warm` (a model that cannot run once is broken: the caller exits).
    */
-  async loadModel(): Promise<ImagePipeline> {
+  async loadModel(): Promise<{ pipeline: ImagePipeline; warm: Promise<void> }> {
     const t0 = performance.now();
     const pipeline = await loadWithRetry({
       load: this.adapters.loadPipeline,
@@ -125,14 +131,41 @@ export class Worker {
       log: this.log,
       stopped: () => this.stopLoading,
     });
-    this.readiness.warming();
-    await pipeline.warmup();
+    const loadSeconds = (performance.now() - t0) / 1000;
+    this.metrics.modelLoaded(loadSeconds, pipeline.model.id, pipeline.model.provider);
+    const warm = this.warm(pipeline);
+    if (this.settings.warmupBeforeReady) {
+      this.readiness.warming();
+      await warm;
+    } else {
+      // Handled by the caller; until it attaches, keep Node from calling it unhandled.
+      warm.catch(() => undefined);
+    }
     this.pipeline = pipeline;
+    this.readiness.ready(pipeline.model, this.warmDone);
+    this.log.info(
+      { event: 'model.ready', model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: round3(loadSeconds), warm: this.warmDone },
+      `model ${pipeline.model.id} ready on ${pipeline.model.provider}`,
+    );
+    return { pipeline, warm };
+  }
+
+  private warmDone = false;
+
+  private async warm(pipeline: ImagePipeline): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await pipeline.warmup();
+    } catch (err) {
+      this.readiness.failed(`warm-up inference failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.fatal({ event: 'model.warmup_failed', err }, 'the warm-up inference failed');
+      throw err;
+    }
     const seconds = (performance.now() - t0) / 1000;
-    this.metrics.modelLoaded(seconds, pipeline.model.id, pipeline.model.provider);
-    this.readiness.ready(pipeline.model);
-    this.log.info({ event: 'model.ready', model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: Math.round(seconds * 1000) / 1000 }, `model ${pipeline.model.id} ready on ${pipeline.model.provider}`);
-    return pipeline;
+    this.warmDone = true;
+    this.metrics.modelWarmed(seconds);
+    this.readiness.warmed();
+    this.log.info({ event: 'model.warm', warmupSeconds: round3(seconds) }, 'warm-up inference done');
   }
 
   /** Pull mode: open the streams. Push mode needs nothing: the endpoint is live once ready. */
@@ -158,3 +191,5 @@ export class Worker {
     });
   }
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -111,6 +111,9 @@ export class FakePipeline implements ImagePipeline {
   /** When set, process() waits for this before answering. */
   gate: Promise<void> | undefined;
   warmups = 0;
+  /** When set, warmup() waits for this (and throws `warmupFail` if set). */
+  warmupGate: Promise<void> | undefined;
+  warmupFail: Error | undefined;
   closed = false;
 
   async process(req: ProcessRequest): Promise<ProcessResult> {
@@ -126,6 +129,8 @@ export class FakePipeline implements ImagePipeline {
   }
   async warmup(): Promise<void> {
     this.warmups++;
+    if (this.warmupGate) await this.warmupGate;
+    if (this.warmupFail) throw this.warmupFail;
   }
   async close(): Promise<void> {
     this.closed = true;

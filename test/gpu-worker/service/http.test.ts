@@ -66,7 +66,7 @@ describe('worker HTTP surface', () => {
     readiness.ready(MODEL);
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', model: MODEL.id, provider: MODEL.provider });
+    assert.deepEqual(await ready.json(), { status: 'ready', model: MODEL.id, provider: MODEL.provider, warm: true });
     const w = await fetch(`${base}/warmup`, { method: 'POST' });
     assert.equal(w.status, 200);
     assert.equal(warmups, 1);

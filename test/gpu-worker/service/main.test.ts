@@ -24,12 +24,20 @@ const exit = (code: number): never => {
   throw new Exited(code);
 };
 
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('main: HTTP first, then the model', () => {
   it('answers /healthz and a 503 /readyz while the model loads, then 200 with the model', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const pipeline = new FakePipeline();
-    const { worker, port, ready } = await main(ENV, { exit, createPipeline: async () => (await gate, pipeline) });
+    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => (await gate, pipeline) });
     const base = `http://127.0.0.1:${port}`;
     try {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -38,14 +46,68 @@ describe('main: HTTP first, then the model', () => {
       assert.equal(before.headers.get('retry-after'), '5');
       release();
       await ready;
+      await warm;
       const after = await fetch(`${base}/readyz`);
       assert.equal(after.status, 200);
-      assert.deepEqual(await after.json(), { status: 'ready', model: 'fake-model', provider: 'cpu' });
-      assert.equal(pipeline.warmups, 1, 'warmed before ready');
+      assert.deepEqual(await after.json(), { status: 'ready', model: 'fake-model', provider: 'cpu', warm: true });
+      assert.equal(pipeline.warmups, 1, 'warmed once');
     } finally {
       await worker.stop('test');
     }
     assert.equal(pipeline.closed, true);
+  });
+
+  it('is ready once the model is loaded, while the warm-up inference still runs (warm: false)', async () => {
+    let release: () => void = () => {};
+    const pipeline = new FakePipeline();
+    pipeline.warmupGate = new Promise<void>((r) => (release = r));
+    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await ready;
+      const during = await fetch(`${base}/readyz`);
+      assert.equal(during.status, 200);
+      assert.deepEqual(await during.json(), { status: 'ready', model: 'fake-model', provider: 'cpu', warm: false });
+      release();
+      await warm;
+      assert.equal(((await (await fetch(`${base}/readyz`)).json()) as { warm: boolean }).warm, true);
+      assert.match(await (await fetch(`${base}/metrics`)).text(), /^petcutout_worker_model_warmup_seconds \d/m);
+    } finally {
+      await worker.stop('test');
+    }
+  });
+
+  it('with WARMUP_BEFORE_READY=true, /readyz is 503 "warming" until the warm-up inference has run', async () => {
+    let release: () => void = () => {};
+    const pipeline = new FakePipeline();
+    pipeline.warmupGate = new Promise<void>((r) => (release = r));
+    const { worker, port, ready } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => pipeline });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor(() => pipeline.warmups === 1);
+      const during = await fetch(`${base}/readyz`);
+      assert.equal(during.status, 503);
+      assert.equal(((await during.json()) as { status: string }).status, 'warming');
+      release();
+      await ready;
+      assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready', model: 'fake-model', provider: 'cpu', warm: true });
+    } finally {
+      await worker.stop('test');
+    }
+  });
+
+  it('exits 1 when the background warm-up inference fails (a model that cannot run once is broken)', async () => {
+    const pipeline = new FakePipeline();
+    pipeline.warmupFail = new Error('CUDA out of memory');
+    const { worker, port, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    try {
+      await assert.rejects(warm, (err: unknown) => err instanceof Exited && err.code === 1);
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(r.status, 503);
+      assert.match(((await r.json()) as { reason: string }).reason, /warm-up inference failed: CUDA out of memory/);
+    } finally {
+      await worker.stop('test');
+    }
   });
 
   it('exits 1 on a fatal model error (bad checksum) while /healthz kept answering', async () => {
