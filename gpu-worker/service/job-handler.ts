@@ -85,27 +85,37 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   const pipeline = deps.pipeline();
   if (!pipeline) throw new RetryableError('model_not_ready', 'the model is not loaded yet');
 
+  // The reads a job needs (its original, the cache manifest) start with the claim instead of
+  // after it: they change nothing, and round trips one after another are on every job's
+  // latency. A job found already done only wastes a download; errors wait for their await.
+  const download = background(timed('download', () => readPinnedSource(deps.store, msg.source)));
+  const model = pipeline.model;
+  const cache = deps.cache;
+  // The message carries the md5 of the pinned generation: the lookup need not wait for the bytes.
+  const key = cache
+    ? background(
+        (msg.source.md5Hash !== undefined ? Promise.resolve(msg.source.md5Hash) : download.result().then((b) => createHash('md5').update(b).digest('base64'))).then((sourceMd5) =>
+          cacheKey({ sourceMd5, modelId: model.id, ...(model.sha256 ? { modelSha256: model.sha256 } : {}), outputs: msg.outputs }),
+        ),
+      )
+    : undefined;
+  const lookup = cache && key ? background(key.result().then((k) => timed('cache', () => cache.lookup(k)))) : undefined;
+
   const claimed = await claim(deps, msg, now);
   if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log);
   log.info({ event: 'job.processing', attempts: claimed.stored.doc.attempts }, 'job processing');
 
   await applyDebugHooks(deps.hooks, msg);
 
-  const bytes = await timed('download', () => readPinnedSource(deps.store, msg.source));
-  const model = pipeline.model;
-  const key = deps.cache
-    ? cacheKey({ sourceMd5: createHash('md5').update(bytes).digest('base64'), modelId: model.id, ...(model.sha256 ? { modelSha256: model.sha256 } : {}), outputs: msg.outputs })
-    : undefined;
-
   let outputs: OutputObject[] | undefined;
-  if (deps.cache && key) {
-    const cache = deps.cache;
-    outputs = await timed('cache', () => cache.restore(key, msg.jobId, msg.outputs));
+  if (cache && lookup) {
+    const hit = await lookup.result();
+    if (hit) outputs = await timed('restore', () => cache.restore(hit, msg.jobId, msg.outputs));
     deps.metrics.cacheLookup(outputs !== undefined);
   }
   const cacheHit = outputs !== undefined;
   if (!outputs) {
-    const result = await pipeline.process({ jobId: msg.jobId, bytes, outputs: msg.outputs });
+    const result = await pipeline.process({ jobId: msg.jobId, bytes: await download.result(), outputs: msg.outputs });
     for (const [stage, ms] of Object.entries(result.timingsMs)) {
       timings[stage] = ms;
       deps.metrics.stageDuration(stage, ms);
@@ -125,8 +135,8 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
   // After the event, so filling the cache (server-side copies) costs the user no latency;
   // before the ack, so a shutdown drain still waits for it. Best effort: a miss later is fine.
-  if (deps.cache && key && !cacheHit && final.changed) {
-    await deps.cache.save(key, done).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache'));
+  if (cache && key && !cacheHit && final.changed) {
+    await cache.save(await key.result(), done).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache'));
   }
   return 'ack';
 }
@@ -192,4 +202,13 @@ async function updateStatus(store: StatusStore, jobId: string, change: (current:
   const result = await store.update(jobId, change);
   if (!result) throw new RetryableError('conflict', `status document of job ${jobId} is missing`);
   return result;
+}
+
+/**
+ * Work started now and awaited later, maybe never: its rejection is held (not reported as
+ * unhandled) until `result()` is awaited.
+ */
+function background<T>(work: Promise<T>): { result: () => Promise<T> } {
+  work.catch(() => undefined);
+  return { result: () => work };
 }

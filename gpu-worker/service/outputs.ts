@@ -33,6 +33,12 @@ const ManifestEntry = z.object({ kind: outputKind, contentType: z.string(), size
 const Manifest = z.object({ version: z.literal(1), outputs: z.array(ManifestEntry).min(1) });
 type ManifestEntry = z.infer<typeof ManifestEntry>;
 
+/** A complete cache entry: its key and what its manifest lists. */
+export interface CacheHit {
+  key: string;
+  entries: ManifestEntry[];
+}
+
 export const manifestObjectName = (key: string): string => `${CACHE_PREFIX}${key}/manifest.json`;
 
 export class ResultsWriter {
@@ -58,17 +64,21 @@ export class OutputCache {
     private readonly bucket: string,
   ) {}
 
-  /** Copies a complete cache entry to the job's names; undefined on a miss (or a torn entry). */
-  async restore(key: string, jobId: string, wanted: readonly OutputKind[]): Promise<OutputObject[] | undefined> {
+  /** The complete entry under `key`, or undefined on a miss (or a torn entry). */
+  async lookup(key: string): Promise<CacheHit | undefined> {
     const entries = await this.manifest(key);
-    if (!entries) return undefined;
-    const byKind = new Map(entries.map((e) => [e.kind, e]));
+    return entries ? { key, entries } : undefined;
+  }
+
+  /** Copies a found entry to the job's names; undefined when it lacks an output the job wants. */
+  async restore(hit: CacheHit, jobId: string, wanted: readonly OutputKind[]): Promise<OutputObject[] | undefined> {
+    const byKind = new Map(hit.entries.map((e) => [e.kind, e]));
     if (!wanted.every((k) => byKind.has(k))) return undefined;
     return Promise.all(
       wanted.map(async (kind) => {
         const e = byKind.get(kind) as ManifestEntry;
         const name = outputObjectName(jobId, kind);
-        await this.store.copy(this.bucket, cacheObjectName(key, kind), name);
+        await this.store.copy(this.bucket, cacheObjectName(hit.key, kind), name);
         return { kind, bucket: this.bucket, name, contentType: e.contentType, size: e.size, width: e.width, height: e.height };
       }),
     );

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { JobMessage } from '../../../schemas/job.js';
 import type { JobStatus } from '../../../schemas/status.js';
@@ -218,6 +219,30 @@ describe('job handler: one job from message to terminal status', () => {
     for (const kind of ['cutout', 'mask'] as const) {
       assert.deepEqual(h.store.get(RESULTS, outputObjectName(OTHER_JOB, kind))?.data, h.store.get(RESULTS, outputObjectName(JOB_ID, kind))?.data);
     }
+  });
+
+  it('looks the cache up by the md5 in the message, alongside the claim and the download', async () => {
+    const h = harness();
+    const bytes = Buffer.from('same photo');
+    const md5Hash = createHash('md5').update(bytes).digest('base64');
+    const first = await h.submit(JOB_ID, bytes);
+    await h.handle(delivery({ ...first, source: { ...first.source, md5Hash } }));
+    const second = await h.submit(OTHER_JOB, bytes);
+    assert.equal(await h.handle(delivery({ ...second, source: { ...second.source, md5Hash } })), 'ack');
+    assert.equal(h.pipeline.calls.length, 1, 'inferred once');
+    assert.equal((await h.status(OTHER_JOB))?.cacheHit, true);
+    assert.deepEqual(h.metrics.cache, [false, true]);
+  });
+
+  it('acks an already finished job without work even when its original is gone since', async () => {
+    const h = harness();
+    const msg = await h.submit();
+    assert.equal(await h.handle(delivery(msg, 1)), 'ack');
+    h.store.delete(UPLOADS, msg.source.name);
+    // The download starts with the claim; its failure must not matter for a finished job.
+    assert.equal(await h.handle(delivery(msg, 2)), 'ack');
+    assert.deepEqual(h.metrics.outcomes, ['succeeded', 'skipped']);
+    assert.deepEqual(h.completions.ids(), [`${JOB_ID}:succeeded`, `${JOB_ID}:succeeded`]);
   });
 
   const cacheMisses = [
