@@ -7,7 +7,7 @@
  *  4. ISNet: worker throughput against bare `session.run` in the same run;
  *  5. worker RSS over many jobs (tiny model; ISNet for fewer jobs, CPU-bound here).
  * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=16
- * --only=tiny|isnet.
+ * --only=tiny|isnet --breakdown=off (the per-segment latency rows).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -17,6 +17,8 @@ import sharp from 'sharp';
 import { loadModel } from '../gpu-worker/model/load.js';
 import { ModelConfig } from '../gpu-worker/model/config.js';
 import { parseConfig } from '../shared/config.js';
+import { statusObjectName } from '../shared/paths.js';
+import { JobStatus } from '../schemas/status.js';
 import { uploadLikeABrowser } from '../test/e2e/support/browser.js';
 import { Stack } from '../test/e2e/support/stack.js';
 
@@ -24,6 +26,7 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const ROUNDS = Number(args.get('rounds') ?? 10);
 const RSS_JOBS = Number(args.get('rss-jobs') ?? 300);
 const ISNET_JOBS = Number(args.get('isnet-jobs') ?? 16);
+const BREAKDOWN = args.get('breakdown') !== 'off';
 const CONCURRENT = 4;
 const rows: Array<[string, string, string]> = [];
 const row = (what: string, value: string, aim = ''): void => void rows.push([what, value, aim]);
@@ -47,8 +50,18 @@ async function photo25(seed: number): Promise<Buffer> {
   return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 90 }).toBuffer();
 }
 
+interface Sample {
+  jobId: string;
+  putDoneAt: number;
+  receivedAt: number;
+}
+
 async function latencyRounds(stack: Stack, rounds: number, bytesFor: (i: number) => Promise<Buffer>): Promise<number[]> {
-  const latencies: number[] = [];
+  return (await latencySamples(stack, rounds, bytesFor)).map((s) => s.receivedAt - s.putDoneAt);
+}
+
+async function latencySamples(stack: Stack, rounds: number, bytesFor: (i: number) => Promise<Buffer>): Promise<Sample[]> {
+  const latencies: Sample[] = [];
   let n = 0;
   for (let r = 0; r < rounds; r++) {
     const inputs = await Promise.all(Array.from({ length: CONCURRENT }, () => bytesFor(n++)));
@@ -57,7 +70,7 @@ async function latencyRounds(stack: Stack, rounds: number, bytesFor: (i: number)
         const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw'] });
         const ev = await stack.completions.waitFor(up.jobId, 120_000);
         if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
-        return ev.receivedAt - up.putDoneAt;
+        return { jobId: up.jobId, putDoneAt: up.putDoneAt, receivedAt: ev.receivedAt };
       }),
     );
     latencies.push(...done);
@@ -71,9 +84,11 @@ async function tinySection(): Promise<void> {
     const worker = stack.worker;
     if (!worker) throw new Error('no worker');
     await latencyRounds(stack, 1, photo25); // warm every process and connection
-    const cold = await latencyRounds(stack, ROUNDS, (i) => photo25(1000 + i));
+    const coldSamples = await latencySamples(stack, ROUNDS, (i) => photo25(1000 + i));
+    const cold = coldSamples.map((s) => s.receivedAt - s.putDoneAt);
     row(`tiny: PUT end -> event, p50 (${cold.length} jobs, ${CONCURRENT} at a time)`, `${pct(cold, 50).toFixed(0)} ms`, '< 400 ms');
     row('tiny: PUT end -> event, p99', `${pct(cold, 99).toFixed(0)} ms`, '< 1000 ms');
+    if (BREAKDOWN) await breakdown(stack, coldSamples);
     const same = await photo25(7);
     const warm = await latencyRounds(stack, Math.max(2, Math.floor(ROUNDS / 2)), async () => same);
     row('tiny: PUT end -> event, cache hit, p50', `${pct(warm, 50).toFixed(0)} ms`);
@@ -98,6 +113,47 @@ async function tinySection(): Promise<void> {
   }
 }
 
+/**
+ * Where the latency goes, per segment (p50 / p99 over the jobs), from clocks of one machine:
+ * the bridge's delivery records, the status document's transitions and the worker's stage
+ * timings. Segment ends are taken where each process stamps them, so they add up to about
+ * the total (a status transition is stamped just before its write).
+ */
+async function breakdown(stack: Stack, samples: Sample[]): Promise<void> {
+  const deliveries = stack.cloud.deliveries();
+  const segments = new Map<string, number[]>();
+  const bytesOut: number[] = [];
+  const add = (name: string, ms: number | undefined): void => {
+    if (ms === undefined || Number.isNaN(ms)) return;
+    segments.set(name, [...(segments.get(name) ?? []), ms]);
+  };
+  for (const s of samples) {
+    const rec = deliveries.find((d) => d.subject === `objects/uploads/${s.jobId}/original` && d.outcome === 'delivered');
+    const [raw] = await stack.storage.bucket(stack.cloud.resultsBucket).file(statusObjectName(s.jobId)).download();
+    const doc = JobStatus.parse(JSON.parse(raw.toString('utf8')));
+    const at = (state: string): number | undefined => {
+      const t = doc.transitions.find((x) => x.state === state)?.at;
+      return t ? Date.parse(t) : undefined;
+    };
+    const posted = rec?.attempts.at(-1)?.at;
+    const queued = at('queued');
+    const processing = at('processing');
+    const succeeded = at('succeeded');
+    add('a. PUT end -> bridge POSTs the finalize event (notification + pull)', posted !== undefined ? posted - s.putDoneAt : undefined);
+    add('b. onObjectFinalized: POST -> queued stamp (read, validate)', posted !== undefined && queued !== undefined ? queued - posted : undefined);
+    add('c. queued stamp -> function answered (create, publish, label)', rec && queued !== undefined ? rec.finishedAt - queued : undefined);
+    add('d. function answered -> worker claims (jobs delivery + status read)', rec && processing !== undefined ? processing - rec.finishedAt : undefined);
+    const t = doc.timingsMs ?? {};
+    for (const stage of ['download', 'cache', 'decode', 'preprocess', 'queue', 'infer', 'postprocess', 'refine', 'encode', 'upload']) add(`e. worker ${stage}`, t[stage]);
+    add('e. worker total (download -> outputs written)', t['total']);
+    add('f. claimed -> succeeded stamp (claim write + worker total)', processing !== undefined && succeeded !== undefined ? succeeded - processing : undefined);
+    add('g. succeeded stamp -> event received (CAS write, publish, delivery)', succeeded !== undefined ? s.receivedAt - succeeded : undefined);
+    bytesOut.push((doc.outputs ?? []).reduce((sum, o) => sum + o.size, 0));
+  }
+  for (const [name, xs] of segments) row(`tiny:   ${name}`, `${pct(xs, 50).toFixed(0)} / ${pct(xs, 99).toFixed(0)} ms`, 'p50 / p99');
+  row('tiny:   outputs written per job (cutout + mask + bw PNG)', `${(pct(bytesOut, 50) / 1e6).toFixed(1)} MB`);
+}
+
 async function isnetSection(): Promise<void> {
   const stack = await Stack.start({ logLevel: 'warn', startWorker: false, tinyModel: false, workerEnv: { CACHE_ENABLED: 'false', WORKER_CONCURRENCY: '4' } });
   try {
@@ -106,7 +162,7 @@ async function isnetSection(): Promise<void> {
     row('isnet: process start -> /readyz 200', `${(readyMs / 1000).toFixed(2)} s`, '< 3 s');
     const metrics = await (await fetch(`${worker.url}/metrics`)).text();
     const load = /^petcutout_worker_model_load_seconds ([0-9.]+)$/m.exec(metrics)?.[1];
-    if (load) row('isnet:   of which model load + warm-up inference', `${Number(load).toFixed(2)} s`);
+    if (load) row('isnet:   of which model load (verify, session, graph check)', `${Number(load).toFixed(2)} s`);
 
     const inputs = await Promise.all(Array.from({ length: ISNET_JOBS }, (_, i) => photo25(9000 + i)));
     const samples = [rssMb(worker.pid)];
@@ -122,6 +178,9 @@ async function isnetSection(): Promise<void> {
       }),
     );
     const workerSeconds = (performance.now() - t0) / 1000;
+    // The warm-up runs after /readyz, on the pipeline thread; by now it has long finished.
+    const warmup = /^petcutout_worker_model_warmup_seconds ([0-9.]+)$/m.exec(await (await fetch(`${worker.url}/metrics`)).text())?.[1];
+    if (warmup) row('isnet:   warm-up inference (after /readyz, first in the batcher)', `${Number(warmup).toFixed(2)} s`);
     const workerRate = ISNET_JOBS / workerSeconds;
     // Steady state: completions after the first, over the time since the first; leaves out
     // the ramp (uploads, validation, the first job's CPU stages) that no overlap can hide.
