@@ -42,6 +42,9 @@ export function composeRgba(image: RgbImage, alpha: Uint8Array, grid?: ColourGri
   const { column, row, kF, kB } = bandLookup(grid);
   for (let y = 0, i = 0, j = 0; y < H; y++) {
     const rowCell = row[y]!;
+    // A cell spans several pixels: its means are loaded once per run of them.
+    let cell = -1;
+    let fR = 0, fG = 0, fB = 0, bR = 0, bG = 0, bB = 0;
     for (let x = 0; x < W; x++, i++, j += 3) {
       const a8 = alpha[i]!;
       if (a8 === 0) continue;
@@ -52,14 +55,19 @@ export function composeRgba(image: RgbImage, alpha: Uint8Array, grid?: ColourGri
         px[i] = r | (g << 8) | (b << 16) | (255 << 24);
         continue;
       }
+      if (rowCell + column[x]! !== cell) {
+        cell = rowCell + column[x]!;
+        fR = foreground[cell]!;
+        fG = foreground[cell + 1]!;
+        fB = foreground[cell + 2]!;
+        bR = background[cell]!;
+        bG = background[cell + 1]!;
+        bB = background[cell + 2]!;
+      }
       const a = a8 / 255;
       const f = kF[a8]!;
       const k = kB[a8]!;
-      const cell = rowCell + column[x]!;
-      const fr = foreground[cell]! * f + a * r - k * background[cell]! + 0.5;
-      const fg = foreground[cell + 1]! * f + a * g - k * background[cell + 1]! + 0.5;
-      const fb = foreground[cell + 2]! * f + a * b - k * background[cell + 2]! + 0.5;
-      px[i] = clamp255(fr) | (clamp255(fg) << 8) | (clamp255(fb) << 16) | (a8 << 24);
+      px[i] = clamp255(fR * f + a * r - k * bR + 0.5) | (clamp255(fG * f + a * g - k * bG + 0.5) << 8) | (clamp255(fB * f + a * b - k * bB + 0.5) << 16) | (a8 << 24);
     }
   }
   return out;

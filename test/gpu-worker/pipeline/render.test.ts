@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { renderOutputs, type RenderStage } from '../../../gpu-worker/pipeline/render.js';
+
+const W = 40;
+const H = 30;
+/** A 16x16 "model output": a soft-edged disc of probabilities. */
+function map(): { data: Float32Array; width: number; height: number } {
+  const data = new Float32Array(16 * 16);
+  for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) data[y * 16 + x] = Math.min(1, Math.max(0, (6 - Math.hypot(x - 7.5, y - 7.5)) / 2));
+  return { data, width: 16, height: 16 };
+}
+const image = { data: Buffer.from(Array.from({ length: W * H * 3 }, (_, i) => (i * 37) & 255)), width: W, height: H };
+const resized = { data: Buffer.alloc(16 * 16 * 3, 90), width: 16, height: 16 };
+const output = { kind: 'probabilities', minMax: true } as const;
+
+describe('renderOutputs', () => {
+  it('gives the requested outputs in order at full size, the mask equal to the cutout alpha, stages marked in order', async () => {
+    const marks: RenderStage[] = [];
+    const outs = await renderOutputs({ image, resized, map: map(), output, kinds: ['bw', 'mask', 'cutout'], refine: true }, (s) => marks.push(s));
+    assert.deepEqual(
+      outs.map((o) => [o.kind, o.width, o.height]),
+      [
+        ['bw', W, H],
+        ['mask', W, H],
+        ['cutout', W, H],
+      ],
+    );
+    assert.deepEqual(marks, ['postprocess', 'refine', 'encode']);
+    const mask = await sharp(outs[1]!.data).extractChannel(0).raw().toBuffer();
+    const cutout = await sharp(outs[2]!.data).raw().toBuffer();
+    const bwAlpha = await sharp(outs[0]!.data).extractChannel('alpha').raw().toBuffer();
+    for (let i = 0; i < W * H; i++) {
+      assert.equal(cutout[i * 4 + 3], mask[i]);
+      assert.equal(bwAlpha[i], mask[i]);
+    }
+    assert.ok(mask.includes(0) && mask.includes(255), 'the disc is opaque inside, transparent outside');
+  });
+  it('refinement changes only the colour of edge pixels', async () => {
+    const kinds = ['cutout'] as const;
+    const [plain] = await renderOutputs({ image, resized, map: map(), output, kinds, refine: false });
+    const [refined] = await renderOutputs({ image, resized, map: map(), output, kinds, refine: true });
+    const p = await sharp(plain!.data).raw().toBuffer();
+    const r = await sharp(refined!.data).raw().toBuffer();
+    let changed = 0;
+    for (let i = 0; i < W * H; i++) {
+      const a = p[i * 4 + 3]!;
+      assert.equal(r[i * 4 + 3], a);
+      if (a === 0 || a === 255) assert.equal(r.readUInt32LE(i * 4), p.readUInt32LE(i * 4));
+      else if (r.readUInt32LE(i * 4) !== p.readUInt32LE(i * 4)) changed++;
+    }
+    assert.ok(changed > 0, 'some edge pixel got a new colour');
+  });
+  it('a map that does not match its stated size rejects', async () => {
+    await assert.rejects(renderOutputs({ image, resized, map: { ...map(), width: 15 }, output, kinds: ['mask', 'cutout'], refine: true }), /alpha has 256 values for a 15x16 map/);
+  });
+});
