@@ -55,11 +55,15 @@ export async function colourGrid(source: RgbImage, sourceAlpha: Uint8Array, widt
   const gh = Math.max(1, Math.round(height / factor));
   const sigma = Math.max(0.5, (options.sigma ?? 12) / factor);
   const raw3 = { raw: { width: sw, height: sh, channels: 3 as const } };
-  // sharp joins channels after resizing, so the RGBA is built first: resize and blur must see the alpha.
-  const rgba = await sharp(source.data, raw3)
-    .joinChannel(Buffer.from(sourceAlpha.buffer, sourceAlpha.byteOffset, sourceAlpha.byteLength), { raw: { width: sw, height: sh, channels: 1 } })
-    .raw()
-    .toBuffer();
+  // Interleaved here (1 MP: a few ms, cheaper than a sharp round trip); sharp's own
+  // joinChannel runs after resizing, and resize and blur must see the alpha.
+  const rgba = Buffer.allocUnsafe(sw * sh * 4);
+  for (let i = 0, j = 0, k = 0; i < sw * sh; i++, j += 3, k += 4) {
+    rgba[k] = source.data[j]!;
+    rgba[k + 1] = source.data[j + 1]!;
+    rgba[k + 2] = source.data[j + 2]!;
+    rgba[k + 3] = sourceAlpha[i]!;
+  }
   const [fg, all] = await Promise.all([
     // A triangle filter is enough before a blur this wide, and ~25% cheaper than Lanczos.
     sharp(rgba, { raw: { width: sw, height: sh, channels: 4 } }).resize(gw, gh, { fit: 'fill', kernel: 'linear' }).blur(sigma).raw().toBuffer(),
