@@ -7,8 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { PubSub } from '@google-cloud/pubsub';
-import { Storage } from '@google-cloud/storage';
+import type { Storage } from '@google-cloud/storage';
 import { loadConfigOrExit, type Env } from '../shared/config.js';
 import { classify } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -46,14 +45,26 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   const cfg = loadConfigOrExit(WorkerConfig, env, exit);
   const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT });
 
-  // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
-  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
-  const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
   const onPipelineCrash = (err: Error): void => {
     log.fatal({ event: 'pipeline.thread_crashed', err }, 'the pipeline thread died; exiting so the platform restarts the instance');
     exit(1);
   };
-  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, storage, onPipelineCrash));
+  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, onPipelineCrash));
+  // The model loads first, on its own thread, while this one imports the Google clients
+  // (half a second of module evaluation) and starts HTTP; retries after a failure load anew.
+  let firstLoad: Promise<ImagePipeline> | undefined = createPipeline(cfg, log);
+  firstLoad.catch(() => undefined); // handled by loadWithRetry, which awaits it a little later
+  const loadPipeline = (): Promise<ImagePipeline> => {
+    const p = firstLoad ?? createPipeline(cfg, log);
+    firstLoad = undefined;
+    return p;
+  };
+
+  // Imported here, not at the top: the pipeline thread runs this module too and needs neither.
+  const [{ PubSub, Duration }, { Storage }] = await Promise.all([import('@google-cloud/pubsub'), import('@google-cloud/storage')]);
+  // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
+  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
 
   const worker = new Worker(
     {
@@ -75,9 +86,9 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       subscribe: () =>
         pubsub.subscription(
           cfg.JOBS_SUBSCRIPTION,
-          subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxBatchSize: cfg.MAX_BATCH_SIZE, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }),
+          subscriberOptions({ concurrency: cfg.WORKER_CONCURRENCY, maxBatchSize: cfg.MAX_BATCH_SIZE, maxJobSeconds: cfg.MAX_JOB_SECONDS, shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS }, Duration),
         ) as unknown as SubscriptionLike,
-      loadPipeline: () => createPipeline(cfg, log),
+      loadPipeline,
       isFatalLoadError: (err) => cfg.REQUIRE_GPU || !TRANSIENT_LOAD_CODES.has(classify(err).code),
     },
     log,
@@ -113,20 +124,27 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
  * HTTP server answers before onnxruntime and sharp load. The thread runs this very module
  * (see the end of the file), so the production bundle needs no second entry point.
  */
-async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, storage: Storage, onCrash: (err: Error) => void): Promise<ImagePipeline> {
+async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, onCrash: (err: Error) => void): Promise<ImagePipeline> {
   if (cfg.PIPELINE_THREAD) return startPipelineThread({ entry: new URL(import.meta.url), config: cfg, onCrash });
-  const { createImagePipeline } = await import('./pipeline/pipeline.js');
-  return createImagePipeline(cfg, { storage, logger: log });
+  return loadImagePipeline(cfg, log);
 }
 
-/** The pipeline thread: its own logger and Storage client (for a gs:// model), the same config. */
+/** The pipeline, with a Storage client only when the model comes from gs://. */
+async function loadImagePipeline(cfg: WorkerConfig, log: Logger): Promise<ImagePipeline> {
+  const { createImagePipeline } = await import('./pipeline/pipeline.js');
+  const storage = cfg.MODEL_URI?.startsWith('gs://') ? await modelStorage(cfg) : undefined;
+  return createImagePipeline(cfg, { logger: log, ...(storage ? { storage } : {}) });
+}
+
+async function modelStorage(cfg: WorkerConfig): Promise<Storage> {
+  const { Storage } = await import('@google-cloud/storage');
+  return new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+}
+
+/** The pipeline thread: its own logger, the same config. */
 async function runPipelineThread(cfg: WorkerConfig, port: MessagePort): Promise<void> {
   const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT }).child({ thread: 'pipeline' });
-  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
-  await hostPipeline(port, async () => {
-    const { createImagePipeline } = await import('./pipeline/pipeline.js');
-    return createImagePipeline(cfg, { storage, logger: log });
-  });
+  await hostPipeline(port, () => loadImagePipeline(cfg, log));
 }
 
 const threadData = workerData as { role?: unknown; config?: WorkerConfig } | null;

@@ -1,4 +1,4 @@
-import { Duration, type SubscriberOptions } from '@google-cloud/pubsub';
+import type { Duration, SubscriberOptions } from '@google-cloud/pubsub';
 import type { Logger } from '../../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
 
@@ -41,16 +41,17 @@ const CLOSE_NACK_FLUSH_MS = 1000;
  * Options for `subscription(name, options)`. Exactly max(concurrency, batch size) messages
  * are leased at a time (allowExcessMessages: false keeps the client from holding extra ones
  * that other instances could take); one stream is plenty for a few messages and keeps the
- * server from spreading this instance's quota over five.
+ * server from spreading this instance's quota over five. `duration` is the client's own
+ * Duration class, passed in so this module does not load the client (main.ts imports it late).
  */
-export function subscriberOptions(s: PullSettings): SubscriberOptions {
+export function subscriberOptions(s: PullSettings, duration: Pick<typeof Duration, 'from'>): SubscriberOptions {
   return {
     flowControl: { maxMessages: Math.max(s.concurrency, s.maxBatchSize), allowExcessMessages: false },
-    minAckDeadline: Duration.from({ seconds: MIN_ACK_DEADLINE_S }),
-    maxAckDeadline: Duration.from({ seconds: MAX_ACK_DEADLINE_S }),
-    maxExtensionTime: Duration.from({ seconds: s.maxJobSeconds + EXTENSION_MARGIN_S }),
+    minAckDeadline: duration.from({ seconds: MIN_ACK_DEADLINE_S }),
+    maxAckDeadline: duration.from({ seconds: MAX_ACK_DEADLINE_S }),
+    maxExtensionTime: duration.from({ seconds: s.maxJobSeconds + EXTENSION_MARGIN_S }),
     streamingOptions: { maxStreams: 1 },
-    closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: s.shutdownGraceMs + CLOSE_NACK_FLUSH_MS }) },
+    closeOptions: { behavior: 'WAIT', timeout: duration.from({ milliseconds: s.shutdownGraceMs + CLOSE_NACK_FLUSH_MS }) },
   };
 }
 

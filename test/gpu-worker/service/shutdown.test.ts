@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Dispatcher } from '../../../gpu-worker/service/dispatcher.js';
 import type { Delivery, Verdict } from '../../../gpu-worker/service/ports.js';
+import { Duration } from '@google-cloud/pubsub';
 import { PullConsumer, subscriberOptions, type PulledMessage, type SubscriptionLike } from '../../../gpu-worker/service/pull.js';
 import { Readiness } from '../../../gpu-worker/service/readiness.js';
 import { Shutdown } from '../../../gpu-worker/service/shutdown.js';
@@ -99,9 +100,9 @@ describe('shutdown draining (fake timers)', () => {
 
 describe('subscriberOptions', () => {
   it('leases exactly the concurrency, extends past the slowest job and waits for processing on close', () => {
-    const o = subscriberOptions({ concurrency: 4, maxBatchSize: 2, maxJobSeconds: 300, shutdownGraceMs: 8000 });
+    const o = subscriberOptions({ concurrency: 4, maxBatchSize: 2, maxJobSeconds: 300, shutdownGraceMs: 8000 }, Duration);
     assert.deepEqual(o.flowControl, { maxMessages: 4, allowExcessMessages: false });
-    assert.equal(subscriberOptions({ concurrency: 2, maxBatchSize: 8, maxJobSeconds: 300, shutdownGraceMs: 8000 }).flowControl?.maxMessages, 8, 'enough to fill a batch');
+    assert.equal(subscriberOptions({ concurrency: 2, maxBatchSize: 8, maxJobSeconds: 300, shutdownGraceMs: 8000 }, Duration).flowControl?.maxMessages, 8, 'enough to fill a batch');
     assert.equal(o.maxExtensionTime?.seconds, 360);
     assert.equal(o.minAckDeadline?.seconds, 10);
     assert.equal(o.maxAckDeadline?.seconds, 60);
