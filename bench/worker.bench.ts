@@ -159,7 +159,7 @@ async function isnetSection(): Promise<void> {
   try {
     const worker = await stack.startWorker();
     const readyMs = await worker.waitReady(300_000);
-    row('isnet: process start -> /readyz 200', `${(readyMs / 1000).toFixed(2)} s`, '< 3 s');
+    row('isnet: process start -> /readyz 200 (loaded and warmed, the default)', `${(readyMs / 1000).toFixed(2)} s`, '< 3 s');
     const metrics = await (await fetch(`${worker.url}/metrics`)).text();
     const load = /^petcutout_worker_model_load_seconds ([0-9.]+)$/m.exec(metrics)?.[1];
     if (load) row('isnet:   of which model load (verify, session, graph check)', `${Number(load).toFixed(2)} s`);
@@ -178,9 +178,9 @@ async function isnetSection(): Promise<void> {
       }),
     );
     const workerSeconds = (performance.now() - t0) / 1000;
-    // The warm-up runs after /readyz, on the pipeline thread; by now it has long finished.
+    // With WARMUP_BEFORE_READY=false /readyz would answer after the load alone (the row above).
     const warmup = /^petcutout_worker_model_warmup_seconds ([0-9.]+)$/m.exec(await (await fetch(`${worker.url}/metrics`)).text())?.[1];
-    if (warmup) row('isnet:   warm-up inference (after /readyz, first in the batcher)', `${Number(warmup).toFixed(2)} s`);
+    if (warmup) row('isnet:   of which warm-up inference (first run, 1024x1024)', `${Number(warmup).toFixed(2)} s`);
     const workerRate = ISNET_JOBS / workerSeconds;
     // Steady state: completions after the first, over the time since the first; leaves out
     // the ramp (uploads, validation, the first job's CPU stages) that no overlap can hide.

@@ -23,13 +23,13 @@ export const ServiceConfig = z.object({
   /** Cloud Run sends SIGKILL 10 s after SIGTERM; leave 2 s for the nacks and the exit. */
   SHUTDOWN_GRACE_MS: fields.int(0, 600_000).default(8000),
   /**
-   * /readyz says "model loaded" (session created, graph checked); the warm-up inference then
-   * runs in the background, ahead of any job in the batcher, so a job that arrives at once
-   * waits for it exactly as it would have waited for readiness. True holds /readyz back until
-   * the warm-up has run, for platforms that route the first request by readiness and want it
-   * to find a warm session (a GPU instance whose first run tunes kernels for seconds).
+   * true (default): /readyz stays 503 "warming" until the model is loaded AND one warm-up
+   * inference has run, so the first job routed to a fresh instance finds a warm session (on a
+   * GPU the first run tunes kernels for seconds). false: /readyz is 200 once the model is
+   * loaded and the warm-up runs in the background as the batcher's first run (a job arriving
+   * meanwhile waits behind it); it gets an instance into rotation sooner on CPU.
    */
-  WARMUP_BEFORE_READY: fields.bool().default(false),
+  WARMUP_BEFORE_READY: fields.bool().default(true),
   /**
    * Run the image pipeline on a thread of its own (service/pipeline-thread.ts): onnxruntime
    * blocks the thread it runs on for a whole inference. false keeps it on the main thread.

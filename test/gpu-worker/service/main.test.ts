@@ -57,11 +57,11 @@ describe('main: HTTP first, then the model', () => {
     assert.equal(pipeline.closed, true);
   });
 
-  it('is ready once the model is loaded, while the warm-up inference still runs (warm: false)', async () => {
+  it('with WARMUP_BEFORE_READY=false, is ready once the model is loaded, while the warm-up inference still runs (warm: false)', async () => {
     let release: () => void = () => {};
     const pipeline = new FakePipeline();
     pipeline.warmupGate = new Promise<void>((r) => (release = r));
-    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
     const base = `http://127.0.0.1:${port}`;
     try {
       await ready;
@@ -77,11 +77,11 @@ describe('main: HTTP first, then the model', () => {
     }
   });
 
-  it('with WARMUP_BEFORE_READY=true, /readyz is 503 "warming" until the warm-up inference has run', async () => {
+  it('by default (WARMUP_BEFORE_READY=true), /readyz is 503 "warming" until the warm-up inference has run', async () => {
     let release: () => void = () => {};
     const pipeline = new FakePipeline();
     pipeline.warmupGate = new Promise<void>((r) => (release = r));
-    const { worker, port, ready } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready } = await main(ENV, { exit, createPipeline: async () => pipeline });
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor(() => pipeline.warmups === 1);
@@ -99,7 +99,7 @@ describe('main: HTTP first, then the model', () => {
   it('exits 1 when the background warm-up inference fails (a model that cannot run once is broken)', async () => {
     const pipeline = new FakePipeline();
     pipeline.warmupFail = new Error('CUDA out of memory');
-    const { worker, port, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    const { worker, port, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
     try {
       await assert.rejects(warm, (err: unknown) => err instanceof Exited && err.code === 1);
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
