@@ -13,6 +13,15 @@ process.once('exit', () => {
   for (const child of LIVE) child.kill('SIGKILL');
 });
 
+// ...and when this process is killed outright (SIGKILL, a runner timeout), an 'exit' listener
+// never runs: a detached sh watches both pids and kills the worker once we are gone. The worker
+// stays our direct child, so tests still signal its real pid.
+const WATCHDOG = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -KILL "$2" 2>/dev/null';
+function watchOver(workerPid: number): void {
+  const dog = spawn('/bin/sh', ['-c', WATCHDOG, 'worker-watchdog', String(process.pid), String(workerPid)], { detached: true, stdio: 'ignore' });
+  dog.unref();
+}
+
 export interface WorkerProcessOptions {
   env: Record<string, string>;
   /** Prefix for the worker's output lines when `echo` is on. */
@@ -44,6 +53,7 @@ export class WorkerProcess {
     this.child.stdout?.on('data', collect);
     this.child.stderr?.on('data', collect);
     LIVE.add(this.child);
+    if (this.child.pid !== undefined) watchOver(this.child.pid);
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
         LIVE.delete(this.child);
