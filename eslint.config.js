@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Entry points, tests and tooling may read the environment.
-    files: ['**/main.ts', '**/index.ts', 'test/**', 'scripts/**', '**/cli.ts', '**/*.mjs', 'eslint.config.js'],
+    files: ['**/main.ts', '**/index.ts', 'test/**', 'scripts/**', 'bench/**', '**/cli.ts', '**/*.mjs', 'eslint.config.js'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

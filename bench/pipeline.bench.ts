@@ -172,7 +172,10 @@ async function child(mode: string): Promise<void> {
 }
 
 function runChild(mode: string, extra: string[] = []): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/pipeline.bench.ts', `--child=${mode}`, ...extra], { encoding: 'utf8' });
+  // Children run with the allocator setting of the worker image (gpu-worker/Dockerfile); set
+  // MALLOC_ARENA_MAX yourself to measure another (unset it with MALLOC_ARENA_MAX=).
+  const env = { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/pipeline.bench.ts', `--child=${mode}`, ...extra], { encoding: 'utf8', env });
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   try {
     return JSON.parse(line) as Record<string, unknown>;
@@ -241,7 +244,7 @@ async function main(): Promise<void> {
     const warm = rss[0]!;
     const last = rss[rss.length - 1]!;
     console.log(
-      `\nRSS over 200 consecutive images (tiny 1024 model, 1024x768 photo, all four outputs; ISNet x200 would take ~15 min on 2 cores): ` +
+      `\nRSS over 200 consecutive images (tiny 1024 model, 1024x768 photo, all four outputs, MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '2'}; ISNet x200 would take ~15 min on 2 cores): ` +
         `after 20 ${warm.toFixed(0)} MB, after 200 ${last.toFixed(0)} MB, growth ${(((last - warm) / warm) * 100).toFixed(1)}% (aim < 5%); samples ${rss.map((v) => v.toFixed(0)).join(' ')}`,
     );
   }

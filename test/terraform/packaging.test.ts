@@ -116,6 +116,11 @@ describe('gpu-worker/Dockerfile', () => {
     assert.match(check.args, /\bldd\b.*not found/);
   });
 
+  it('limits glibc malloc arenas (RSS stays flat over many images)', () => {
+    const env = runtime.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    assert.match(env, /\bMALLOC_ARENA_MAX=2\b/);
+  });
+
   it('runs as a non-root user', () => {
     const users = runtime.filter((i) => i.keyword === 'USER').map((i) => i.args.split(':')[0]);
     assert.ok(users.length > 0, 'the runtime stage never sets USER');

@@ -43,7 +43,8 @@ export class WorkerProcess {
   ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'gpu-worker/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...opts.env, PORT: String(port) },
+      // MALLOC_ARENA_MAX as the worker image sets it (gpu-worker/Dockerfile).
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none', MALLOC_ARENA_MAX: '2', ...opts.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const collect = (chunk: Buffer): void => {
