@@ -3,13 +3,14 @@
  * build context, and scripts/build.ts (pure parts, plus a real bundle of the functions).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildError, TARGETS, deployPackageJson, parseArgs, run } from '../../scripts/build.js';
+import { buildTinyModel, writeModelFile } from '../support/tiny-model.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const WORKER = TARGETS.find((t) => t.name === 'gpu-worker');
@@ -213,5 +214,55 @@ describe('scripts/build.ts', () => {
         assert.deepEqual(Object.keys(pkg.dependencies).sort(), [...target.externals].sort());
       });
     }
+
+    // What the image's CMD runs: the bundle as the process entry. The pipeline thread is the
+    // bundle itself started again, so a bundling mistake there would only show at startup.
+    it('the worker bundle starts: /readyz 200 with the pipeline on its thread, SIGTERM exits 0', { skip: WORKER && existsSync(join(ROOT, WORKER.entry)) ? false : 'no worker entry' }, async () => {
+      assert.ok(WORKER);
+      if (!existsSync(join(scratch, WORKER.outfile))) assert.equal(await run(scratch, { strict: true, only: new Set([WORKER.name]) }), 0);
+      const model = await writeModelFile(buildTinyModel({ size: 1024 }));
+      const child = spawn(process.execPath, [join(scratch, WORKER.outfile)], {
+        cwd: scratch,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH,
+          METADATA_SERVER_DETECTION: 'none',
+          NODE_ENV: 'production',
+          GOOGLE_CLOUD_PROJECT: 'petcutout-local',
+          UPLOADS_BUCKET: 'uploads',
+          RESULTS_BUCKET: 'results',
+          STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9',
+          PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
+          WORKER_MODE: 'push',
+          PORT: '0',
+          MODEL_URI: model,
+          EXECUTION_PROVIDER: 'cpu',
+        },
+      });
+      let log = '';
+      child.stdout.on('data', (c: Buffer) => (log += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (log += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        const deadline = Date.now() + 60_000;
+        let port: string | undefined;
+        let ready: { status?: string; provider?: string } | undefined;
+        while (!ready && Date.now() < deadline && child.exitCode === null) {
+          port ??= /"port":(\d+)/.exec(log)?.[1];
+          if (port) {
+            const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+            if (r?.status === 200) ready = (await r.json()) as typeof ready;
+            else await r?.arrayBuffer();
+          }
+          if (!ready) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(ready && { status: ready.status, provider: ready.provider }, { status: 'ready', provider: 'cpu' }, log.slice(-3000));
+        assert.match(log, /"thread":"pipeline"/, 'the model was loaded on the pipeline thread');
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0, log.slice(-3000));
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
   });
 });
