@@ -3,12 +3,14 @@
  *  1. tiny model: latency from the end of the signed PUT to the completion event, 2.5 MP
  *     photo, 4 concurrent uploads (p50, p99), through localcloud and real processes;
  *  2. the same with the cache warm (identical photo), for comparison;
- *  3. ISNet: time from process start to /readyz 200;
+ *  3. ISNet: time from process start to /readyz 200, under tsx and as the production bundle
+ *     (both readiness rules);
  *  4. ISNet: worker throughput against bare `session.run` in the same run;
  *  5. worker RSS over many jobs (tiny model; ISNet for fewer jobs, CPU-bound here).
  * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=16
- * --only=tiny|isnet --breakdown=off (the per-segment latency rows).
+ * --only=tiny|isnet|bundle --breakdown=off (the per-segment latency rows).
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +23,7 @@ import { statusObjectName } from '../shared/paths.js';
 import { JobStatus } from '../schemas/status.js';
 import { uploadLikeABrowser } from '../test/e2e/support/browser.js';
 import { Stack } from '../test/e2e/support/stack.js';
+import { run as build } from '../scripts/build.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const ROUNDS = Number(args.get('rounds') ?? 10);
@@ -211,11 +214,53 @@ async function isnetSection(): Promise<void> {
   }
 }
 
+/**
+ * What the image runs: the esbuild bundle as the process entry (no tsx transpiling), in push
+ * mode so no Pub/Sub is needed. Spawn -> /readyz 200, median of 3, with both readiness rules.
+ */
+async function bundleSection(): Promise<void> {
+  const root = new URL('..', import.meta.url).pathname;
+  if ((await build(root, { strict: true, only: new Set(['gpu-worker']) })) !== 0) throw new Error('worker bundle did not build');
+  for (const warm of ['true', 'false']) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = 18_500 + i;
+      const t0 = performance.now();
+      const child = spawn(process.execPath, ['dist/gpu-worker/main.js'], {
+        cwd: root,
+        stdio: 'ignore',
+        env: {
+          PATH: process.env['PATH'], METADATA_SERVER_DETECTION: 'none', NODE_ENV: 'production', MALLOC_ARENA_MAX: '2',
+          GOOGLE_CLOUD_PROJECT: 'petcutout-local', UPLOADS_BUCKET: 'uploads', RESULTS_BUCKET: 'results',
+          STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9', PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
+          WORKER_MODE: 'push', PORT: String(port), EXECUTION_PROVIDER: 'cpu', WARMUP_BEFORE_READY: warm,
+        },
+      });
+      try {
+        for (;;) {
+          if (child.exitCode !== null) throw new Error(`bundle exited ${child.exitCode} before ready`);
+          const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          await r?.arrayBuffer();
+          if (r?.status === 200) break;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        times.push(performance.now() - t0);
+      } finally {
+        child.kill('SIGKILL');
+        await new Promise((res) => (child.exitCode !== null ? res(undefined) : child.once('exit', res)));
+      }
+    }
+    const label = warm === 'true' ? 'loaded and warmed (default)' : 'loaded; warm-up after (WARMUP_BEFORE_READY=false)';
+    row(`isnet, production bundle: start -> /readyz 200, ${label}`, `${(pct(times, 50) / 1000).toFixed(2)} s`, '< 3 s');
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const only = args.get('only');
   if (!only || only === 'tiny') await tinySection();
   if (!only || only === 'isnet') await isnetSection();
+  if (!only || only === 'bundle') await bundleSection();
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 8];
   console.log(`\nworker bench: ${availableParallelism()} cores, CPU provider, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`${'measure'.padEnd(w[0] ?? 0)} | ${'value'.padEnd(w[1] ?? 0)} | aim`);
