@@ -75,8 +75,6 @@ resource "google_cloudfunctions2_function" "create_upload" {
       ALLOWED_ORIGINS        = join(",", var.allowed_origins)
       MAX_UPLOAD_BYTES       = tostring(var.max_upload_bytes)
       SIGNED_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
-      # Signs V4 URLs as itself through IAM signBlob (token creator on its own account only).
-      SIGNING_SERVICE_ACCOUNT = google_service_account.create_upload.email
       # The ticket's statusUrl: the gateway, which routes /jobs/{id} to getStatus. No cycle:
       # the gateway reaches the functions by deterministic URL, not by this resource's uri.
       PUBLIC_BASE_URL = local.gateway_url
@@ -120,7 +118,6 @@ resource "google_cloudfunctions2_function" "get_status" {
     environment_variables = merge(local.base_env, {
       ALLOWED_ORIGINS          = join(",", var.allowed_origins)
       DOWNLOAD_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
-      SIGNING_SERVICE_ACCOUNT  = google_service_account.get_status.email
     })
   }
 

@@ -424,8 +424,6 @@ describe('terraform: API gateway', () => {
 });
 
 describe('terraform: environment matches the code', () => {
-  // Known to the deployment, not (yet) read by the code: harmless, zod ignores unknown keys.
-  const DOCUMENTED_EXTRAS = new Set(['SIGNING_SERVICE_ACCOUNT']);
 
   it('sets only variables the functions read (functions/config.ts)', () => {
     const known = new Set(Object.keys(FunctionsConfig.shape));
@@ -433,7 +431,7 @@ describe('terraform: environment matches the code', () => {
     assert.ok(base.includes('GOOGLE_CLOUD_PROJECT') && base.includes('UPLOADS_BUCKET') && base.includes('DEAD_LETTER_TOPIC'), `base_env: ${base.join(', ')}`);
     for (const fn of FUNCTIONS) {
       const keys = [...base, ...envKeys(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['environment_variables'])];
-      const unknown = keys.filter((k) => !known.has(k) && !DOCUMENTED_EXTRAS.has(k));
+      const unknown = keys.filter((k) => !known.has(k));
       assert.deepEqual(unknown, [], `${fn} sets variables no code reads`);
     }
   });
