@@ -3,7 +3,10 @@
  * under functions-framework, the worker as a child process on a tiny model.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { StatusResponse } from '../../schemas/status.js';
@@ -18,6 +21,17 @@ const photo = (name: string): Promise<Buffer> => readFile(new URL(name, PHOTOS))
 const CORRUPT_JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]), Buffer.alloc(2000, 0x5a)]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** scripts/batch.ts as an operator runs it, with localcloud's environment. */
+function runBatch(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/batch.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  return new Promise((resolve) => child.once('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))));
+}
 const terminalTransitions = (s: StatusResponse) => s.transitions.filter((t) => ['succeeded', 'failed', 'rejected'].includes(t.state));
 
 async function waitForState(stack: Stack, jobId: string, state: string, timeoutMs = 30_000): Promise<StatusResponse> {
@@ -191,5 +205,26 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
       await push.delete();
       await worker.stop();
     }
+  });
+  it('the batch command drops a folder under batch/, follows every job and reports each outcome', async () => {
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
+    await worker.waitReady();
+    const dir = await mkdtemp(join(tmpdir(), 'batch-'));
+    await writeFile(join(dir, 'cat.png'), await photo('skimage-chelsea-cat.png'));
+    await writeFile(join(dir, 'squirrel.jpg'), await photo('opencv-squirrel_cls.jpg'));
+    await writeFile(join(dir, 'broken.jpg'), CORRUPT_JPEG);
+    const name = `e2e-${Date.now()}`;
+    const r = await runBatch([dir, '--name', name, '--timeout', '120'], { ...stack.cloud.env, BATCH_POLL_MS: '100' });
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    const rows = new Map(r.stdout.trim().split('\n').slice(0, -1).map((l) => [l.split('\t')[0], l.split('\t')] as const));
+    assert.equal(rows.get('cat.png')?.[2], 'succeeded');
+    assert.equal(rows.get('squirrel.jpg')?.[2], 'succeeded');
+    assert.equal(rows.get('broken.jpg')?.[2], 'rejected');
+    assert.match(rows.get('broken.jpg')?.[3] ?? '', /^corrupt: /);
+    assert.match(r.stdout, new RegExp(`batch ${name}: 2 succeeded, 1 rejected, 0 failed\n$`));
+    // The ids the command printed are the trigger's: the results are where it says.
+    const catJob = rows.get('cat.png')?.[1] ?? '';
+    const [exists] = await stack.storage.bucket(stack.cloud.env['RESULTS_BUCKET']!).file(`jobs/${catJob}/cutout.png`).exists();
+    assert.ok(exists, `no cutout for job ${catJob}`);
   });
 });
