@@ -95,8 +95,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   return { inputs, out, outputs, concurrency, modelEnv };
 }
 
-/** Files as given, folders expanded (recursively) to the images inside, sorted. */
-async function expandInputs(inputs: string[]): Promise<string[]> {
+/**
+ * Files as given, folders expanded (recursively) to the images inside, sorted; a missing path
+ * is a CliError. Shared with scripts/batch.ts.
+ */
+export async function expandInputs(inputs: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
     const s = await stat(input).catch(() => undefined);

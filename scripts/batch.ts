@@ -11,11 +11,12 @@
  * STORAGE_EMULATOR_HOST as `make localcloud` prints it). Exit status: 0 every job succeeded,
  * 1 some were rejected or failed, 2 usage, 3 some had not ended when the timeout came.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import type { z } from 'zod';
+import { CliError, expandInputs } from '../gpu-worker/cli.js';
 import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, fields, parseConfig, ConfigError, type Env } from '../shared/config.js';
 import { batchJobId } from '../shared/ids.js';
@@ -70,23 +71,18 @@ export function parseBatchArgs(argv: readonly string[], now: Date): BatchOptions
   return { inputs, name, timeoutSeconds, concurrency };
 }
 
-async function expandInputs(inputs: string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const input of inputs) {
-    const s = await stat(input).catch(() => undefined);
-    if (!s) throw new BatchUsageError(`no such file or folder: ${input}`);
-    if (!s.isDirectory()) files.push(input);
-    else {
-      for (const e of await readdir(input, { withFileTypes: true, recursive: true })) {
-        if (e.isFile() && CONTENT_TYPES[extname(e.name).toLowerCase()]) files.push(join(e.parentPath, e.name));
-      }
-    }
+/** The CLI's expansion, plus the rule a batch folder adds: each file name once. */
+async function batchFiles(inputs: string[]): Promise<string[]> {
+  let files: string[];
+  try {
+    files = await expandInputs(inputs);
+  } catch (err) {
+    throw err instanceof CliError ? new BatchUsageError(err.message) : err;
   }
-  const unique = [...new Set(files)].sort();
-  const names = unique.map((f) => basename(f));
+  const names = files.map((f) => basename(f));
   const clash = names.find((n, i) => names.indexOf(n) !== i);
   if (clash) throw new BatchUsageError(`two files are named ${clash}: a batch folder holds each name once`);
-  return unique;
+  return files;
 }
 
 const BatchConfig = BaseConfig.extend({ BATCH_POLL_MS: fields.int(10, 60_000).default(POLL_MS) });
@@ -113,7 +109,7 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
   let cfg: z.infer<typeof BatchConfig>;
   try {
     options = parseBatchArgs(argv, new Date());
-    files = await expandInputs(options.inputs);
+    files = await batchFiles(options.inputs);
     if (files.length === 0) throw new BatchUsageError('no images (.jpg, .jpeg, .png, .webp) in the given folders');
     cfg = parseConfig(BatchConfig, env);
   } catch (err) {
