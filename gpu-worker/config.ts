@@ -23,13 +23,15 @@ export const ServiceConfig = z.object({
   /** Cloud Run sends SIGKILL 10 s after SIGTERM; leave 2 s for the nacks and the exit. */
   SHUTDOWN_GRACE_MS: fields.int(0, 600_000).default(8000),
   /**
-   * true (default): /readyz stays 503 "warming" until the model is loaded AND one warm-up
-   * inference has run, so the first job routed to a fresh instance finds a warm session (on a
-   * GPU the first run tunes kernels for seconds). false: /readyz is 200 once the model is
-   * loaded and the warm-up runs in the background as the batcher's first run (a job arriving
-   * meanwhile waits behind it); it gets an instance into rotation sooner on CPU.
+   * When /readyz turns 200. true: only after the model is loaded AND one warm-up inference
+   * has run, so the first job routed to a fresh instance finds a warm session (on a GPU the
+   * first run selects kernels and sets up memory, seconds with CUDA). false: once loaded; the
+   * warm-up runs in the background as the batcher's first run (a job arriving meanwhile
+   * waits behind it). auto (default): true on GPU providers; false on CPU, where the first
+   * run costs what any run costs (`make bench` measures both in one run), so holding
+   * readiness for it would only delay the instance by one full inference.
    */
-  WARMUP_BEFORE_READY: fields.bool().default(true),
+  WARMUP_BEFORE_READY: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
   /**
    * Run the image pipeline on a thread of its own (service/pipeline-thread.ts): onnxruntime
    * blocks the thread it runs on for a whole inference. false keeps it on the main thread.

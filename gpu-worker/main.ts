@@ -75,7 +75,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       cacheEnabled: cfg.CACHE_ENABLED,
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
-      warmupBeforeReady: cfg.WARMUP_BEFORE_READY,
+      warmupBeforeReady: cfg.WARMUP_BEFORE_READY === 'auto' ? 'auto' : cfg.WARMUP_BEFORE_READY === 'true',
       hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
     },
     {

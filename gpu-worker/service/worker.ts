@@ -27,8 +27,11 @@ export interface WorkerSettings {
   cacheEnabled: boolean;
   shutdownGraceMs: number;
   maxDeliveryAttempts: number;
-  /** Hold /readyz until the warm-up inference has run (default: ready once loaded). */
-  warmupBeforeReady?: boolean;
+  /**
+   * Hold /readyz until the warm-up inference has run: always, never, or `auto` (default: on
+   * GPU providers only, where the first run is the slow one).
+   */
+  warmupBeforeReady?: boolean | 'auto';
   hooks?: DebugHooks;
 }
 
@@ -117,10 +120,12 @@ export class Worker {
   /**
    * Loads the model, then warms it. Transient load failures keep /readyz at 503 with the
    * reason and retry; fatal ones reject (the caller exits non-zero). Resolves once ready:
-   * by default as soon as the model is loaded, with the warm-up inference still running
-   * (`warm` follows it); it is the batcher's first run, so a job taken meanwhile queues
-   * behind it and its download, decode and preprocessing overlap it. A warm-up failure
-   * rejects `warm` (a model that cannot run once is broken: the caller exits).
+   * after the warm-up inference where readiness waits for it (see `warmsBeforeReady`),
+   * otherwise as soon as the model is loaded, with the warm-up still running (`warm`
+   * follows it); it is the batcher's first run, so a job taken meanwhile queues behind it
+   * and its download, decode and preprocessing overlap it. Under `auto` on CPU there is no
+   * warm-up run at all. A warm-up failure rejects `warm` (a model that cannot run once is
+   * broken: the caller exits).
    */
   async loadModel(): Promise<{ pipeline: ImagePipeline; warm: Promise<void> }> {
     const t0 = performance.now();
@@ -133,8 +138,10 @@ export class Worker {
     });
     const loadSeconds = (performance.now() - t0) / 1000;
     this.metrics.modelLoaded(loadSeconds, pipeline.model.id, pipeline.model.provider);
-    const warm = this.warm(pipeline);
-    if (this.settings.warmupBeforeReady) {
+    const setting = this.settings.warmupBeforeReady ?? 'auto';
+    const skip = setting === 'auto' && pipeline.model.provider === 'cpu';
+    const warm = skip ? this.skipWarmup() : this.warm(pipeline);
+    if (warmsBeforeReady(setting, pipeline.model.provider)) {
       this.readiness.warming();
       await warm;
     } else {
@@ -151,6 +158,13 @@ export class Worker {
   }
 
   private warmDone = false;
+
+  /** CPU under `auto`: the first run is no slower than any other, so the first job is the warm-up. */
+  private async skipWarmup(): Promise<void> {
+    this.warmDone = true;
+    this.readiness.warmed();
+    this.log.info({ event: 'model.warmup_skipped' }, 'no warm-up inference on CPU: the first run costs what any run costs');
+  }
 
   private async warm(pipeline: ImagePipeline): Promise<void> {
     const t0 = performance.now();
@@ -193,3 +207,12 @@ export class Worker {
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * Whether readiness waits for the warm-up. `auto`: on a GPU the first run selects kernels
+ * and allocates device memory (seconds); on CPU it costs the same as the next one.
+ * @example warmsBeforeReady('auto', 'cuda') // true
+ */
+export function warmsBeforeReady(setting: boolean | 'auto', provider: string): boolean {
+  return setting === 'auto' ? provider !== 'cpu' : setting;
+}

@@ -37,7 +37,7 @@ describe('main: HTTP first, then the model', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const pipeline = new FakePipeline();
-    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => (await gate, pipeline) });
+    const { worker, port, ready, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => (await gate, pipeline) });
     const base = `http://127.0.0.1:${port}`;
     try {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -77,11 +77,11 @@ describe('main: HTTP first, then the model', () => {
     }
   });
 
-  it('by default (WARMUP_BEFORE_READY=true), /readyz is 503 "warming" until the warm-up inference has run', async () => {
+  it('with WARMUP_BEFORE_READY=true, /readyz is 503 "warming" until the warm-up inference has run', async () => {
     let release: () => void = () => {};
     const pipeline = new FakePipeline();
     pipeline.warmupGate = new Promise<void>((r) => (release = r));
-    const { worker, port, ready } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => pipeline });
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor(() => pipeline.warmups === 1);
@@ -94,6 +94,49 @@ describe('main: HTTP first, then the model', () => {
     } finally {
       await worker.stop('test');
     }
+  });
+
+  for (const provider of ['cuda', 'webgpu'] as const) {
+    it(`by default (WARMUP_BEFORE_READY=auto) on ${provider}, /readyz is 503 "warming" until the warm-up inference has run`, async () => {
+      let release: () => void = () => {};
+      const pipeline = new FakePipeline();
+      Object.assign(pipeline.model, { provider });
+      pipeline.warmupGate = new Promise<void>((r) => (release = r));
+      const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+      const base = `http://127.0.0.1:${port}`;
+      try {
+        await waitFor(() => pipeline.warmups === 1);
+        // Give a wrongly un-held readiness time to flip before looking.
+        await new Promise((r) => setTimeout(r, 50));
+        const during = await fetch(`${base}/readyz`);
+        assert.equal(during.status, 503);
+        assert.equal(((await during.json()) as { status: string }).status, 'warming');
+        release();
+        await ready;
+        await warm;
+        assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready', model: 'fake-model', provider, warm: true });
+      } finally {
+        await worker.stop('test');
+      }
+    });
+  }
+
+  it('by default (WARMUP_BEFORE_READY=auto) on cpu, is ready once loaded and runs no warm-up (the first run costs what any run costs)', async () => {
+    const pipeline = new FakePipeline();
+    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    try {
+      await ready;
+      await warm;
+      assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { status: 'ready', model: 'fake-model', provider: 'cpu', warm: true });
+      assert.equal(pipeline.warmups, 0, 'no warm-up inference on CPU under auto');
+      assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^petcutout_worker_model_warmup_seconds 0$/m);
+    } finally {
+      await worker.stop('test');
+    }
+  });
+
+  it('rejects a WARMUP_BEFORE_READY that is not auto, true or false, before binding a port', async () => {
+    await assert.rejects(main({ ...ENV, WARMUP_BEFORE_READY: 'sometimes' }, { exit, createPipeline: async () => new FakePipeline() }), (err: unknown) => err instanceof Exited && err.code === 78);
   });
 
   it('exits 1 when the background warm-up inference fails (a model that cannot run once is broken)', async () => {
