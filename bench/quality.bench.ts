@@ -1,7 +1,12 @@
-// Quality with exact ground truth: the tux-dog cut-out (exact alpha) pasted on photo
-// backgrounds at several scales. Mean IoU of the ISNet default, and the edge colour error
-// (alpha-weighted mean abs RGB error of the cutout against the true foreground colour on
-// the edge band) without and with foreground refinement.
+// Quality with exact ground truth: photographic animal cut-outs (exact alpha: tux-dog and
+// three more from the same Tux Paint package) pasted on photo backgrounds at several scales.
+// Mean IoU of the ISNet default, and the edge colour error (alpha-weighted mean abs RGB error
+// of the cutout against the true foreground colour on the edge band) without and with
+// foreground refinement. Two sets: A (headline, checked against the 0.93 expectation)
+// pastes on backgrounds without a subject of their own (grass, and background-only crops of
+// the other fixtures); B keeps the whole cup / pagoda / mandrill photos, where the model is
+// right to segment their own salient object too, so dog-only truth is ambiguous.
+// 69 composites: a few minutes on CPU.
 //   node --import tsx bench/quality.bench.ts
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
@@ -16,13 +21,51 @@ import { resizeForModel, toChwTensor } from '../gpu-worker/pipeline/preprocess.j
 import { colourGrid } from '../gpu-worker/pipeline/refine.js';
 
 const DIR = 'test/fixtures/photos';
-const BACKGROUNDS = ['skimage-grass.png', 'skimage-coffee.png', 'sklearn-china.jpg', 'opencv-baboon.jpg'];
+/** Photographic cut-outs with exact (soft) alpha, from the Debian package tuxpaint-stamps-default (see SOURCES.md). */
+const SUBJECTS = ['tux-dog.png', 'tux-rabbit.png', 'tux-ferret.png', 'tux-dingo.png'];
+/** A region of a fixture, in the source image's pixels. */
+interface Crop {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+interface Background {
+  name: string;
+  file: string;
+  /** Cropped regions are upscaled (lanczos3) to CROP_SHORT_SIDE on the short side; whole frames are used as they are. */
+  crop?: Crop;
+}
 /**
- * Dog height as a fraction of the background's height. Pet photos have the pet as the
- * subject; at small fractions the backgrounds' own salient objects (the cup, the pagoda,
- * the mandrill's face) are segmented too, which is what a saliency model should do.
+ * Headline set: backgrounds without a subject of their own, so "the pasted animal only" is the
+ * right answer. Crops chosen by eye to hold no object a salient-object model should pick out.
  */
+const PLAIN_BACKGROUNDS: Background[] = [
+  // Grass texture, the whole 512x512 frame.
+  { name: 'grass', file: 'skimage-grass.png' },
+  // Wooden table top, upper right of the frame, clear of the cup, the spoon and the saucer.
+  { name: 'coffee:table', file: 'skimage-coffee.png', crop: { left: 440, top: 0, width: 160, height: 120 } },
+  // Hazy sky, the lake with a distant island and boats, treetops at the bottom: between the pagoda and the big tree on the right.
+  { name: 'china:lake', file: 'sklearn-china.jpg', crop: { left: 385, top: 150, width: 160, height: 213 } },
+  // Long green leaves over dark undergrowth, bottom right, below and right of the raccoon's paw.
+  { name: 'raccoon:leaves', file: 'scipy-face-raccoon.jpg', crop: { left: 780, top: 585, width: 244, height: 183 } },
+  // Out-of-focus green foliage (bokeh), left of the squirrel's tail.
+  { name: 'squirrel:bokeh', file: 'opencv-squirrel_cls.jpg', crop: { left: 0, top: 150, width: 120, height: 160 } },
+];
+/**
+ * Second set, kept so nothing is hidden: whole photos with a salient object of their own (the cup,
+ * the pagoda, the mandrill's face). A salient-object model is right to segment it together with the
+ * dog, so dog-only truth is ambiguous here, most of all when the dog is small.
+ */
+const SALIENT_BACKGROUNDS: Background[] = [
+  { name: 'coffee', file: 'skimage-coffee.png' },
+  { name: 'china', file: 'sklearn-china.jpg' },
+  { name: 'baboon', file: 'opencv-baboon.jpg' },
+];
+/** The subject is scaled to fit inside this fraction of the frame (for tux-dog on the frames here: its height). */
 const SCALES = [0.45, 0.65, 0.85];
+/** Short side, in pixels, that a cropped background is upscaled to. */
+const CROP_SHORT_SIDE = 512;
 /** Edge band: true foreground pixels within this many pixels of a partially transparent one. */
 const BAND_RADIUS = 3;
 
@@ -33,13 +76,24 @@ interface Scene {
   fg: Uint8Array;
 }
 
-async function scene(background: string, scale: number): Promise<Scene> {
-  const bg = await sharp(`${DIR}/${background}`).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const W = bg.info.width;
-  const H = bg.info.height;
-  const dog = await sharp(`${DIR}/tux-dog.png`)
+async function loadBackground(b: Background): Promise<RgbImage> {
+  let img = sharp(`${DIR}/${b.file}`).removeAlpha();
+  if (b.crop) {
+    const { width, height } = b.crop;
+    const k = CROP_SHORT_SIDE / Math.min(width, height);
+    // extract() before resize() in sharp's pipeline: the crop is in source pixels.
+    img = img.extract(b.crop).resize({ width: Math.round(width * k), height: Math.round(height * k), kernel: 'lanczos3' });
+  }
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+async function scene(bg: RgbImage, subject: string, scale: number): Promise<Scene> {
+  const W = bg.width;
+  const H = bg.height;
+  const dog = await sharp(`${DIR}/${subject}`)
     .ensureAlpha()
-    .resize({ height: Math.round(H * scale) })
+    .resize({ width: Math.round(W * scale), height: Math.round(H * scale), fit: 'inside' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const left = Math.floor((W - dog.info.width) / 2);
@@ -138,26 +192,63 @@ async function main(): Promise<void> {
     CPU_MEM_ARENA: false,
   });
   const model = pipeline.loaded;
-  console.log(`quality bench: tux-dog.png (exact alpha) on ${BACKGROUNDS.length} backgrounds x ${SCALES.length} scales, ISNet ${model.sha256.slice(0, 12)} on ${model.provider}`);
-  console.log(`edge error: alpha-weighted mean |RGB - true F| over true-foreground pixels within ${BAND_RADIUS} px of the soft edge (0-255 scale)\n`);
-  console.log(`${'background'.padEnd(20)} height  IoU    edge err: plain  refined  | true alpha: plain  refined`);
-  const rows: Awaited<ReturnType<typeof evaluate>>[] = [];
-  for (const bg of BACKGROUNDS) {
-    for (const scale of SCALES) {
-      const r = await evaluate(model, await scene(bg, scale));
-      rows.push(r);
-      console.log(
-        `${bg.padEnd(20)} ${scale.toFixed(2).padStart(5)}  ${r.iou.toFixed(3)}   ${r.plain.toFixed(1).padStart(13)}  ${r.refined.toFixed(1).padStart(7)}  | ${r.truePlain.toFixed(1).padStart(16)}  ${r.trueRefined.toFixed(1).padStart(7)}`,
-      );
-    }
-  }
-  const mean = (k: keyof (typeof rows)[number], of = rows) => of.reduce((s, r) => s + r[k], 0) / of.length;
-  const large = rows.filter((_, i) => SCALES[i % SCALES.length]! >= 0.65);
+  const nPlain = SUBJECTS.length * PLAIN_BACKGROUNDS.length * SCALES.length;
+  const nSalient = SALIENT_BACKGROUNDS.length * SCALES.length;
   console.log(
-    `\nmean IoU ${mean('iou').toFixed(3)} (expect >= 0.93: ${mean('iou') >= 0.93 ? 'met' : 'NOT met'}); edge colour error without refinement ${mean('plain').toFixed(1)}, with refinement ${mean('refined').toFixed(1)}; ` +
-      `with the true alpha: ${mean('truePlain').toFixed(1)} -> ${mean('trueRefined').toFixed(1)}`,
+    `quality bench: ${SUBJECTS.length} cut-outs with exact alpha (${SUBJECTS.join(', ')}) pasted centred on photo backgrounds, ` +
+      `fitted inside ${SCALES.join('/')} of the frame; ISNet ${model.sha256.slice(0, 12)} on ${model.provider}`,
   );
-  console.log(`mean IoU where the dog is the subject (height >= 0.65 of the frame): ${mean('iou', large).toFixed(3)}`);
+  console.log(`edge error: alpha-weighted mean |RGB - true F| over true-foreground pixels within ${BAND_RADIUS} px of the soft edge (0-255 scale)`);
+  console.log(`crops: ${PLAIN_BACKGROUNDS.filter((b) => b.crop).map((b) => `${b.name} = ${b.file} ${b.crop!.width}x${b.crop!.height}+${b.crop!.left}+${b.crop!.top}`).join(', ')}; upscaled to ${CROP_SHORT_SIDE} px on the short side`);
+
+  type Row = Awaited<ReturnType<typeof evaluate>> & { bg: string; subject: string; scale: number };
+  const header = `${'background'.padEnd(16)} ${'subject'.padEnd(16)} size  IoU    edge err: plain  refined  | true alpha: plain  refined`;
+  const line = (r: Row) =>
+    `${r.bg.padEnd(16)} ${r.subject.padEnd(16)} ${r.scale.toFixed(2)}  ${r.iou.toFixed(3)}   ${r.plain.toFixed(1).padStart(13)}  ${r.refined.toFixed(1).padStart(7)}  | ${r.truePlain.toFixed(1).padStart(16)}  ${r.trueRefined.toFixed(1).padStart(7)}`;
+  async function table(title: string, backgrounds: Background[], subjects: string[]): Promise<Row[]> {
+    console.log(`\n${title}`);
+    console.log(header);
+    const rows: Row[] = [];
+    for (const b of backgrounds) {
+      const bg = await loadBackground(b);
+      for (const subject of subjects) {
+        for (const scale of SCALES) {
+          const r: Row = { bg: b.name, subject, scale, ...(await evaluate(model, await scene(bg, subject, scale))) };
+          rows.push(r);
+          console.log(line(r));
+        }
+      }
+    }
+    return rows;
+  }
+  const plain = await table(
+    `A. headline: ${nPlain} composites on backgrounds without a subject of their own (${PLAIN_BACKGROUNDS.map((b) => b.name).join(', ')}): truth = the cut-out's alpha`,
+    PLAIN_BACKGROUNDS,
+    SUBJECTS,
+  );
+  const salient = await table(
+    `B. ${nSalient} composites on backgrounds with a salient object of their own (cup, pagoda, mandrill face): truth is ambiguous`,
+    SALIENT_BACKGROUNDS,
+    ['tux-dog.png'],
+  );
+
+  type Metric = 'iou' | 'plain' | 'refined' | 'truePlain' | 'trueRefined';
+  const mean = (k: Metric, of: Row[]) => of.reduce((s, r) => s + r[k], 0) / of.length;
+  const edges = (of: Row[]) =>
+    `edge colour error without refinement ${mean('plain', of).toFixed(1)}, with refinement ${mean('refined', of).toFixed(1)}; with the true alpha: ${mean('truePlain', of).toFixed(1)} -> ${mean('trueRefined', of).toFixed(1)}`;
+  const large = (of: Row[]) => of.filter((r) => r.scale >= 0.65);
+  const met = mean('iou', plain) >= 0.93;
+  console.log(`\nA. headline (${plain.length} composites): mean IoU ${mean('iou', plain).toFixed(3)} (expect >= 0.93: ${met ? 'met' : 'NOT met'}); ${edges(plain)}`);
+  console.log(`   per cut-out: ${SUBJECTS.map((s) => `${s} ${mean('iou', plain.filter((r) => r.subject === s)).toFixed(3)}`).join(', ')}`);
+  console.log(`   per background: ${PLAIN_BACKGROUNDS.map((b) => `${b.name} ${mean('iou', plain.filter((r) => r.bg === b.name)).toFixed(3)}`).join(', ')}`);
+  console.log(`   per size: ${SCALES.map((s) => `${s.toFixed(2)} ${mean('iou', plain.filter((r) => r.scale === s)).toFixed(3)}`).join(', ')}`);
+  console.log(`B. salient-object backgrounds (${salient.length} composites): mean IoU ${mean('iou', salient).toFixed(3)} (size >= 0.65: ${mean('iou', large(salient)).toFixed(3)}); ${edges(salient)}`);
+  // The set this bench measured before (tux-dog on grass, coffee, china and baboon, whole frames), for comparison.
+  const before = [...plain.filter((r) => r.bg === 'grass' && r.subject === 'tux-dog.png'), ...salient];
+  console.log(`   for comparison, the earlier set (tux-dog on the grass, coffee, china and baboon whole frames, ${before.length} composites): mean IoU ${mean('iou', before).toFixed(3)}`);
+  console.log(
+    `the 0.93 expectation is checked against A only: there the pasted animal is the only subject, so its alpha is the right mask; in B a salient-object model is right to also segment the cup, pagoda or face, so dog-only truth there is ambiguous.`,
+  );
   await pipeline.close();
 }
 
