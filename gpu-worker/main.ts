@@ -75,6 +75,8 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       cacheEnabled: cfg.CACHE_ENABLED,
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
+      // The same bound as the subscriber's flow control, enforced whatever the client does.
+      maxConcurrentJobs: Math.max(cfg.WORKER_CONCURRENCY, cfg.MAX_BATCH_SIZE),
       warmupBeforeReady: cfg.WARMUP_BEFORE_READY === 'auto' ? 'auto' : cfg.WARMUP_BEFORE_READY === 'true',
       hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
     },

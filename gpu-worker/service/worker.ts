@@ -27,6 +27,8 @@ export interface WorkerSettings {
   cacheEnabled: boolean;
   shutdownGraceMs: number;
   maxDeliveryAttempts: number;
+  /** Jobs handled at once; more wait in order (default: no limit beyond the consumer's). */
+  maxConcurrentJobs?: number;
   /**
    * Hold /readyz until the warm-up inference has run: always, never, or `auto` (default: on
    * GPU providers only, where the first run is the slow one).
@@ -80,7 +82,7 @@ export class Worker {
       maxDeliveryAttempts: settings.maxDeliveryAttempts,
       ...(settings.hooks ? { hooks: settings.hooks } : {}),
     });
-    this.dispatcher = new Dispatcher(handler, (n) => this.metrics.inFlight.set(n));
+    this.dispatcher = new Dispatcher(handler, (n) => this.metrics.inFlight.set(n), settings.maxConcurrentJobs);
     this.shutdown = new Shutdown({
       log,
       readiness: this.readiness,
