@@ -16,7 +16,7 @@ import { WorkerConfig } from './config.js';
 import type { ImagePipeline } from './pipeline/contract.js';
 import { gcsBlobStore, pubsubPublisher } from './service/gcp.js';
 import { hostPipeline, PIPELINE_THREAD_ROLE, startPipelineThread } from './service/pipeline-thread.js';
-import { subscriberOptions, type SubscriptionLike } from './service/pull.js';
+import { jobsAtOnce, subscriberOptions, type SubscriptionLike } from './service/pull.js';
 import { Worker } from './service/worker.js';
 
 // Only infrastructure blips (fetching a gs:// model) are worth retrying; a bad checksum, a
@@ -75,8 +75,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       cacheEnabled: cfg.CACHE_ENABLED,
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
-      // The same bound as the subscriber's flow control, enforced whatever the client does.
-      maxConcurrentJobs: Math.max(cfg.WORKER_CONCURRENCY, cfg.MAX_BATCH_SIZE),
+      maxConcurrentJobs: jobsAtOnce(cfg.WORKER_CONCURRENCY, cfg.MAX_BATCH_SIZE),
       warmupBeforeReady: cfg.WARMUP_BEFORE_READY === 'auto' ? 'auto' : cfg.WARMUP_BEFORE_READY === 'true',
       hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
     },

@@ -44,9 +44,18 @@ const CLOSE_NACK_FLUSH_MS = 1000;
  * server from spreading this instance's quota over five. `duration` is the client's own
  * Duration class, passed in so this module does not load the client (main.ts imports it late).
  */
+/**
+ * Jobs one worker handles at once: the concurrency, or a whole batch if that is larger. The
+ * subscriber leases this many and the dispatcher runs no more, whatever the client does.
+ * @example jobsAtOnce(4, 8) // 8
+ */
+export function jobsAtOnce(concurrency: number, maxBatchSize: number): number {
+  return Math.max(concurrency, maxBatchSize);
+}
+
 export function subscriberOptions(s: PullSettings, duration: Pick<typeof Duration, 'from'>): SubscriberOptions {
   return {
-    flowControl: { maxMessages: Math.max(s.concurrency, s.maxBatchSize), allowExcessMessages: false },
+    flowControl: { maxMessages: jobsAtOnce(s.concurrency, s.maxBatchSize), allowExcessMessages: false },
     minAckDeadline: duration.from({ seconds: MIN_ACK_DEADLINE_S }),
     maxAckDeadline: duration.from({ seconds: MAX_ACK_DEADLINE_S }),
     maxExtensionTime: duration.from({ seconds: s.maxJobSeconds + EXTENSION_MARGIN_S }),

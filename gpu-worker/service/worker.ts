@@ -141,9 +141,10 @@ export class Worker {
     const loadSeconds = (performance.now() - t0) / 1000;
     this.metrics.modelLoaded(loadSeconds, pipeline.model.id, pipeline.model.provider);
     const setting = this.settings.warmupBeforeReady ?? 'auto';
-    const skip = setting === 'auto' && pipeline.model.provider === 'cpu';
-    const warm = skip ? this.skipWarmup() : this.warm(pipeline);
-    if (warmsBeforeReady(setting, pipeline.model.provider)) {
+    const hold = warmsBeforeReady(setting, pipeline.model.provider);
+    // `auto` that does not hold readiness is CPU, where a warm-up run would buy nothing.
+    const warm = setting === 'auto' && !hold ? this.skipWarmup() : this.warm(pipeline);
+    if (hold) {
       this.readiness.warming();
       await warm;
     } else {
