@@ -50,6 +50,12 @@ export type JobHandler = (delivery: Delivery) => Promise<Verdict>;
  */
 export function createJobHandler(deps: JobHandlerDeps): JobHandler {
   const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
+  /**
+   * Jobs running in this process, by id. A second delivery of a job already running here (a
+   * redelivery after a lease ran out, or a publisher's retry) shares that run's verdict
+   * instead of claiming the job again and repeating its inference.
+   */
+  const running = new Map<string, Promise<Verdict>>();
   return async (delivery) => {
     const parsed = parseJobMessage(delivery);
     if (!parsed.ok) return recordInvalidMessage(deps, delivery, parsed.reason, now);
@@ -60,10 +66,19 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
       deliveryAttempt: delivery.deliveryAttempt,
       ...(msg.trace?.traceparent ? { traceparent: msg.trace.traceparent } : {}),
     });
+    const same = running.get(msg.jobId);
+    if (same) {
+      log.info({ event: 'job.duplicate_in_flight' }, 'this job is already running here: answering with its verdict');
+      const verdict = await same;
+      deps.metrics.jobFinished(verdict === 'ack' ? 'skipped' : 'retried');
+      return verdict;
+    }
+    const work = runJob(deps, msg, log, now).catch((err: unknown) => settleFailure(deps, msg, delivery, log, err, now));
+    running.set(msg.jobId, work);
     try {
-      return await runJob(deps, msg, log, now);
-    } catch (err) {
-      return settleFailure(deps, msg, delivery, log, err, now);
+      return await work;
+    } finally {
+      running.delete(msg.jobId);
     }
   };
 }

@@ -108,6 +108,39 @@ describe('job handler: one job from message to terminal status', () => {
     assert.deepEqual(h.metrics.outcomes, ['succeeded', 'skipped']);
   });
 
+  it('a second delivery of a job still running here shares its verdict: one inference, one claim, one event', async () => {
+    for (const [outcome, verdict] of [['succeeds', 'ack'], ['fails retryably', 'nack']] as const) {
+      const h = harness();
+      const msg = await h.submit();
+      let open: () => void = () => {};
+      h.pipeline.gate = new Promise<void>((r) => (open = r));
+      if (outcome === 'fails retryably') h.pipeline.fail = new RetryableError('unavailable', 'storage blinked');
+      const first = h.handle(delivery(msg, 1));
+      await new Promise((r) => setImmediate(r));
+      // A redelivery (the lease ran out) while the first is still in the pipeline.
+      const second = h.handle(delivery(msg, 2));
+      await new Promise((r) => setImmediate(r));
+      open();
+      assert.deepEqual(await Promise.all([first, second]), [verdict, verdict], outcome);
+      assert.equal(h.pipeline.calls.length, 1, `${outcome}: one inference`);
+      const status = await h.status();
+      assert.equal(status?.attempts, 1, `${outcome}: claimed once`);
+      if (verdict === 'ack') {
+        assert.deepEqual(status?.transitions.map((t) => t.state), ['queued', 'processing', 'succeeded']);
+        assert.deepEqual(h.completions.ids(), [`${JOB_ID}:succeeded`]);
+        assert.deepEqual(h.metrics.outcomes, ['succeeded', 'skipped']);
+      } else {
+        assert.equal(status?.state, 'processing');
+        assert.deepEqual(h.metrics.outcomes, ['retried', 'retried']);
+      }
+      // Once it has ended, the next delivery is handled on its own again.
+      h.pipeline.fail = undefined;
+      h.pipeline.gate = undefined;
+      assert.equal(await h.handle(delivery(msg, 3)), 'ack');
+      assert.equal(h.pipeline.calls.length, verdict === 'ack' ? 1 : 2, `${outcome}: a later delivery runs on its own`);
+    }
+  });
+
   it('acks a job already in a terminal state without work', async () => {
     for (const terminal of ['succeeded', 'failed', 'rejected'] as const) {
       const h = harness();
