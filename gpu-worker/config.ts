@@ -31,7 +31,7 @@ export const ServiceConfig = z.object({
    * run costs what any run costs (`make bench` measures both in one run), so holding
    * readiness for it would only delay the instance by one full inference.
    */
-  WARMUP_BEFORE_READY: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
+  WARMUP_BEFORE_READY: z.union([z.literal('auto'), fields.bool()], { error: 'expected auto, true or false' }).default('auto'),
   /**
    * Run the image pipeline on a thread of its own (service/pipeline-thread.ts): onnxruntime
    * blocks the thread it runs on for a whole inference. false keeps it on the main thread.

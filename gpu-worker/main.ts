@@ -76,7 +76,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
       maxConcurrentJobs: jobsAtOnce(cfg.WORKER_CONCURRENCY, cfg.MAX_BATCH_SIZE),
-      warmupBeforeReady: cfg.WARMUP_BEFORE_READY === 'auto' ? 'auto' : cfg.WARMUP_BEFORE_READY === 'true',
+      warmupBeforeReady: cfg.WARMUP_BEFORE_READY,
       hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
     },
     {
