@@ -95,7 +95,7 @@ function cpuByProcess(): Map<string, number> {
       const seconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       const label =
-        Number(entry) === process.pid ? 'this process: browser uploads, event subscriber, and localcloud (Storage emulator, Eventarc bridge) in-process'
+        Number(entry) === process.pid ? 'this process (uploads, event subscriber, in-process Storage emulator and Eventarc bridge)'
         : /java/.test(cmd) ? 'Pub/Sub emulator (java)'
         : /gpu-worker/.test(cmd) ? 'worker'
         : /functions-framework|functions\//.test(cmd) ? 'functions (4 processes)'
