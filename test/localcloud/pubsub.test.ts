@@ -232,12 +232,17 @@ describe('official Pub/Sub emulator through @google-cloud/pubsub', { concurrency
     try {
       await publisher.publishMessage({ data: Buffer.from('first'), orderingKey: 'k' });
       await publisher.publishMessage({ data: Buffer.from('second'), orderingKey: 'k' });
-      await waitFor('3 deliveries', () => (l.received.length >= 3 ? true : undefined), 10_000);
+      // Too few deliveries is the gap showing (the emulator sometimes sits on the key after
+      // the nack), so it is asserted below, not thrown here as a harness failure.
+      await waitFor('3 deliveries', () => (l.received.length >= 3 ? true : undefined), 10_000).catch(() => undefined);
       await sleep(2_000);
     } finally {
       await l.close();
     }
     const order = l.received.map((r) => r.message.data.toString());
+    // The harness itself must work: the first message arrives whatever the gap.
+    if (!order.includes('first')) throw new Error(`nothing delivered on an ordered subscription (saw: ${order.join(', ') || 'none'})`);
+    assert.ok(order.length >= 3, `${order.length} deliveries in 12 s, production gives first, first, second: ${order.join(', ')}`);
     assert.ok(order.lastIndexOf('second') > order.lastIndexOf('first'), `delivery order ${order.join(', ')}`);
     });
   });
