@@ -31,7 +31,10 @@ export const ModelConfig = z.object({
   INTRA_OP_THREADS: fields.int(0, 256).default(0),
   /** Images per inference run when the model has a dynamic batch (1 disables batching). */
   MAX_BATCH_SIZE: fields.int(1, 64).default(4),
-  /** How long the first job of a batch waits for company; small next to an inference. */
+  /**
+   * How long the first job of a batch waits for jobs already in the pipeline (still decoding)
+   * to join; a job with none behind it does not wait.
+   */
   BATCH_WAIT_MS: fields.int(0, 1000).default(10),
   /**
    * onnxruntime's CPU memory arena: saves a few percent of CPU inference time but keeps

@@ -95,13 +95,15 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       stage = next;
     };
     const started = mark;
+    // Announced now, so a batch about to start waits for this image while it decodes.
+    const ticket = batcher.expect();
     try {
       const image = await decodeImage(request.bytes, { limitInputPixels: options.limitInputPixels });
       lap('decode', 'preprocess');
       const resized = await resizeForModel(image, spec);
       const chw = toChwTensor(resized.data, spec.normalize, tables);
       lap('preprocess', 'infer');
-      const { result, batchSize, queueMs } = await batcher.submit(chw);
+      const { result, batchSize, queueMs } = await ticket.submit(chw);
       timingsMs['queue'] = Math.round(queueMs * 10) / 10;
       timingsMs['infer'] = Math.round(result.inferMs * 10) / 10;
       mark = performance.now();
@@ -114,6 +116,8 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       if (err instanceof PipelineError) throw err;
       // Native failures carry the job and the stage, so a log line is enough to reproduce.
       throw new RetryableError('internal', `job ${request.jobId}: ${stage} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      ticket.cancel(); // a no-op once submitted; frees a waiting batch when decoding failed
     }
   }
 

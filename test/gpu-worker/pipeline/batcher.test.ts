@@ -41,13 +41,60 @@ describe('InferenceBatcher', () => {
     await Promise.all([b.submit(1), b.submit(2)]);
     assert.ok(performance.now() - started < 1000);
   });
-  it('a lone item waits at most maxWaitMs', async () => {
+  it('an item waits at most maxWaitMs for an announced one that never comes', async () => {
     const { batches, run } = recorder(0);
     const b = new InferenceBatcher(run, { maxBatchSize: 8, maxWaitMs: 30 });
+    b.expect(); // announced, never submitted
     const { queueMs, batchSize } = await b.submit(7);
     assert.equal(batchSize, 1);
     assert.ok(queueMs >= 25 && queueMs < 1000, `queued ${queueMs} ms`);
     assert.deepEqual(batches, [[7]]);
+  });
+  it('with nobody announced, a lone item runs at once, not after maxWaitMs', async () => {
+    const { batches, run } = recorder(0);
+    const b = new InferenceBatcher(run, { maxBatchSize: 8, maxWaitMs: 10_000 });
+    const { queueMs, batchSize } = await b.submit(7);
+    assert.equal(batchSize, 1);
+    assert.ok(queueMs < 1000, `queued ${queueMs} ms`);
+    assert.deepEqual(batches, [[7]]);
+  });
+  it('an item waits for one announced while it decodes, and they share a run', async () => {
+    const { batches, run } = recorder(0);
+    const b = new InferenceBatcher(run, { maxBatchSize: 8, maxWaitMs: 10_000 });
+    const first = b.expect();
+    const second = b.expect();
+    const a = first.submit(1);
+    await new Promise((r) => setTimeout(r, 40)); // the second image still decoding
+    assert.deepEqual(batches, [], 'the run waited for the announced item');
+    const c = second.submit(2);
+    const [ra, rc] = await Promise.all([a, c]);
+    assert.deepEqual(batches, [[1, 2]]);
+    assert.equal(ra.batchSize, 2);
+    assert.ok(ra.queueMs >= 35 && ra.queueMs < 5000, `first queued ${ra.queueMs} ms`);
+    assert.ok(rc.queueMs < 1000, `second queued ${rc.queueMs} ms`);
+  });
+  it('cancelling an announced item releases the wait at once; a ticket counts once', async () => {
+    const { batches, run } = recorder(0);
+    const b = new InferenceBatcher(run, { maxBatchSize: 8, maxWaitMs: 10_000 });
+    const failing = b.expect();
+    const done = b.submit(1);
+    setTimeout(() => {
+      failing.cancel();
+      failing.cancel(); // twice: still one ticket
+    }, 20);
+    const { queueMs } = await done;
+    assert.ok(queueMs < 1000, `queued ${queueMs} ms after the cancel`);
+    assert.deepEqual(batches, [[1]]);
+    // The double cancel did not leave the count below zero: a new announcement still holds a
+    // run. (After the first run has wound up: items queued during a run go as soon as it ends.)
+    await new Promise((r) => setTimeout(r, 0));
+    const later = b.expect();
+    const next = b.submit(2);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(batches, [[1]], 'waiting for the new announcement');
+    later.cancel();
+    await next;
+    assert.deepEqual(batches, [[1], [2]]);
   });
   it('items arriving during a run form the next batch', async () => {
     const { batches, run } = recorder(30);

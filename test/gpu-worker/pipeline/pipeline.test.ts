@@ -74,6 +74,26 @@ describe('createImagePipeline / pipelineForModel with a tiny model', () => {
     assert.ok(alone.every((r) => r.batchSize === 1));
   });
 
+  it('a lone job does not wait for company; one whose partner fails to decode stops waiting then', async () => {
+    // A wait long enough that paying it would show plainly.
+    const p = pipelineForModel(await loadTinyModel({ size: 32 }), { ...OPTIONS, batchWaitMs: 5_000 });
+    try {
+      const alone = await p.process({ jobId: 'h'.repeat(32), bytes: photo('skimage-chelsea-cat.png'), outputs: ['mask'] });
+      assert.ok(alone.timingsMs['queue']! < 1000, `alone, queued ${alone.timingsMs['queue']} ms`);
+      // The corrupt upload is announced when its job starts and withdrawn when decoding fails.
+      const [ok, bad] = await Promise.allSettled([
+        p.process({ jobId: 'i'.repeat(32), bytes: photo('skimage-chelsea-cat.png'), outputs: ['mask'] }),
+        p.process({ jobId: 'j'.repeat(32), bytes: photo('opencv-baboon.jpg').subarray(0, 5000), outputs: ['mask'] }),
+      ]);
+      assert.equal(bad.status, 'rejected');
+      assert.equal(ok.status, 'fulfilled');
+      const queued = (ok as PromiseFulfilledResult<ProcessResult>).value.timingsMs['queue']!;
+      assert.ok(queued < 1000, `next to a failed decode, queued ${queued} ms`);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a static-batch model runs concurrent jobs one at a time', async () => {
     const results = await Promise.all(['skimage-chelsea-cat.png', 'opencv-squirrel_cls.jpg'].map((f) => fixed.process({ jobId: 'e'.repeat(32), bytes: photo(f), outputs: ['mask'] })));
     assert.deepEqual(
