@@ -68,10 +68,12 @@ export class InferenceBatcher<I, O> {
   expect(): BatchTicket<I, O> {
     this.expected++;
     let open = true;
-    const settle = (): void => {
-      if (!open) return;
+    /** True the first time only. */
+    const settle = (): boolean => {
+      if (!open) return false;
       open = false;
       this.expected--;
+      return true;
     };
     return {
       submit: (item) => {
@@ -79,9 +81,7 @@ export class InferenceBatcher<I, O> {
         return this.submit(item);
       },
       cancel: () => {
-        if (!open) return;
-        settle();
-        this.schedule();
+        if (settle()) this.schedule();
       },
     };
   }
