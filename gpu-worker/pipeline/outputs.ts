@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { OutputKind } from '../../schemas/common.js';
 import type { RenderedOutput } from './contract.js';
 import type { RgbImage } from './decode.js';
-import { bandLookup, type ColourGrid } from './refine.js';
+import { bandLookup, cellMeans, type ColourGrid } from './refine.js';
 
 /**
  * zlib level 1 without row filters: on a cutout whose transparent pixels are zeroed, this
@@ -38,8 +38,8 @@ export function composeRgba(image: RgbImage, alpha: Uint8Array, grid?: ColourGri
     }
     return out;
   }
-  const { foreground, background } = grid;
   const { column, row, kF, kB } = bandLookup(grid);
+  const means = new Float32Array(6);
   for (let y = 0, i = 0, j = 0; y < H; y++) {
     const rowCell = row[y]!;
     // A cell spans several pixels: its means are loaded once per run of them.
@@ -57,12 +57,13 @@ export function composeRgba(image: RgbImage, alpha: Uint8Array, grid?: ColourGri
       }
       if (rowCell + column[x]! !== cell) {
         cell = rowCell + column[x]!;
-        fR = foreground[cell]!;
-        fG = foreground[cell + 1]!;
-        fB = foreground[cell + 2]!;
-        bR = background[cell]!;
-        bG = background[cell + 1]!;
-        bB = background[cell + 2]!;
+        cellMeans(grid, cell, means);
+        fR = means[0]!;
+        fG = means[1]!;
+        fB = means[2]!;
+        bR = means[3]!;
+        bG = means[4]!;
+        bB = means[5]!;
       }
       const a = a8 / 255;
       const f = kF[a8]!;
