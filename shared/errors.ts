@@ -20,7 +20,13 @@ export const PERMANENT_CODES = [
   'model_checksum',
   'dead_lettered',
 ] as const;
-export const RETRYABLE_CODES = ['unavailable', 'timeout', 'conflict', 'model_not_ready', 'internal'] as const;
+/**
+ * `not_found` and `permission_denied` are retryable because outside the one place a missing
+ * object is the input's fault (the original, see gpu-worker/service/source.ts) they mean a
+ * misconfiguration: a deleted topic or bucket, a lost IAM grant. Failing every job for the
+ * user would hide it; retrying sends the jobs down the dead-letter path, which alerts.
+ */
+export const RETRYABLE_CODES = ['unavailable', 'timeout', 'conflict', 'model_not_ready', 'not_found', 'permission_denied', 'internal'] as const;
 export type PermanentCode = (typeof PERMANENT_CODES)[number];
 export type RetryableCode = (typeof RETRYABLE_CODES)[number];
 export type ErrorCode = PermanentCode | RetryableCode;
@@ -60,8 +66,11 @@ export interface Classification {
 }
 
 // gRPC status codes that a retry can fix (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, INTERNAL,
-// RESOURCE_EXHAUSTED, CANCELLED, UNKNOWN).
+// RESOURCE_EXHAUSTED, CANCELLED, UNKNOWN), and the configuration ones that an operator's fix
+// does (NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED).
 const RETRYABLE_GRPC = new Set([1, 2, 4, 8, 10, 13, 14]);
+const GRPC_NOT_FOUND = 5;
+const GRPC_PERMISSION = new Set([7, 16]);
 const RETRYABLE_NET = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
@@ -78,11 +87,15 @@ export function classify(err: unknown): Classification {
   if (httpStatus !== undefined) {
     if (httpStatus === 412 || httpStatus === 409) return { code: 'conflict', retryable: true, message };
     if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return { code: 'unavailable', retryable: true, message };
-    if (httpStatus === 404) return { code: 'source_missing', retryable: false, message };
+    if (httpStatus === 404) return { code: 'not_found', retryable: true, message };
+    if (httpStatus === 401 || httpStatus === 403) return { code: 'permission_denied', retryable: true, message };
     if (httpStatus >= 400) return { code: 'bad_request', retryable: false, message };
   }
   if (typeof e.code === 'number' && e.code < 100) {
-    return RETRYABLE_GRPC.has(e.code) ? { code: 'unavailable', retryable: true, message } : { code: 'bad_request', retryable: false, message };
+    if (RETRYABLE_GRPC.has(e.code)) return { code: 'unavailable', retryable: true, message };
+    if (e.code === GRPC_NOT_FOUND) return { code: 'not_found', retryable: true, message };
+    if (GRPC_PERMISSION.has(e.code)) return { code: 'permission_denied', retryable: true, message };
+    return { code: 'bad_request', retryable: false, message };
   }
   if (typeof e.code === 'string' && RETRYABLE_NET.has(e.code)) return { code: 'unavailable', retryable: true, message };
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return { code: 'timeout', retryable: true, message };

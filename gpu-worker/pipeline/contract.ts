@@ -26,6 +26,12 @@ export interface ModelDescriptor {
   sha256?: string;
   /** The execution provider actually in use: `cuda`, `webgpu` or `cpu`. */
   provider: string;
+  /**
+   * Everything besides the weights that decides the output bytes (the rendering's version,
+   * refinement on or off), e.g. `render-2+refine`. Part of the output cache's key, so a
+   * change of either is never answered with outputs made the old way.
+   */
+  rendering?: string;
 }
 
 export interface ProcessResult {

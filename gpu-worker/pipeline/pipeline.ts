@@ -9,7 +9,7 @@ import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } fr
 import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';
 import { normalizationTables, resizeForModel, toChwTensor } from './preprocess.js';
-import { renderOutputs, type RenderStage } from './render.js';
+import { renderingId, renderOutputs, type RenderStage } from './render.js';
 
 export interface PipelineOptions {
   /** Images per inference run; forced to 1 when the model's batch is static. */
@@ -80,7 +80,7 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
     },
     { maxBatchSize, maxWaitMs: maxBatchSize > 1 ? options.batchWaitMs : 0 },
   );
-  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider };
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine) };
   let closed = false;
 
   async function process(request: ProcessRequest): Promise<ProcessResult> {

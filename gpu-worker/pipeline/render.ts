@@ -20,6 +20,19 @@ export interface RenderRequest {
   refine: boolean;
 }
 
+/**
+ * Bump when a change makes `renderOutputs` produce different bytes for the same photo and
+ * model (postprocessing, refinement, encoder settings): cached outputs of the old rendering
+ * are then not reused.
+ * 2: colour means computed per cell on demand (double instead of float32 rounding).
+ */
+export const RENDERING_VERSION = 2;
+
+/** @example renderingId(true) // 'render-2+refine' */
+export function renderingId(refine: boolean): string {
+  return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}`;
+}
+
 /** The stages of `renderOutputs`, in order; each is marked when its work on this thread is done. */
 export type RenderStage = 'postprocess' | 'refine' | 'encode';
 

@@ -110,7 +110,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   const key = cache
     ? background(
         (msg.source.md5Hash !== undefined ? Promise.resolve(msg.source.md5Hash) : download.result().then((b) => createHash('md5').update(b).digest('base64'))).then((sourceMd5) =>
-          cacheKey({ sourceMd5, modelId: model.id, ...(model.sha256 ? { modelSha256: model.sha256 } : {}), outputs: msg.outputs }),
+          cacheKey({ sourceMd5, modelId: model.id, ...(model.sha256 ? { modelSha256: model.sha256 } : {}), ...(model.rendering ? { rendering: model.rendering } : {}), outputs: msg.outputs }),
         ),
       )
     : undefined;
@@ -125,7 +125,10 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   let outputs: OutputObject[] | undefined;
   if (cache && lookup) {
     const hit = await lookup.result();
-    if (hit) outputs = await timed('restore', () => cache.restore(hit, msg.jobId, msg.outputs));
+    if (hit) {
+      outputs = await timed('restore', () => cache.restore(hit, msg.jobId, msg.outputs));
+      if (!outputs) log.info({ event: 'cache.incomplete', key: hit.key }, 'cache entry lacks an output this job wants (or lost one to expiry): rendering afresh');
+    }
     deps.metrics.cacheLookup(outputs !== undefined);
   }
   const cacheHit = outputs !== undefined;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { outputKind, type OutputKind } from '../../schemas/common.js';
 import type { OutputObject } from '../../schemas/status.js';
+import { classify } from '../../shared/errors.js';
 import { CACHE_PREFIX, cacheObjectName, outputObjectName } from '../../shared/paths.js';
 import type { RenderedOutput } from '../pipeline/contract.js';
 import type { BlobStore } from './ports.js';
@@ -17,15 +18,17 @@ export interface CacheKeyParts {
   sourceMd5: string;
   modelId: string;
   modelSha256?: string;
+  /** The pipeline's rendering id (`ModelDescriptor.rendering`). */
+  rendering?: string;
   outputs: readonly OutputKind[];
 }
 
-/** @example cacheKey({ sourceMd5: 'rL0Y…', modelId: 'isnet-general-1024', outputs: ['cutout'] }) // 64 hex digits */
+/** @example cacheKey({ sourceMd5: 'rL0Y…', modelId: 'isnet-general-1024', rendering: 'render-2+refine', outputs: ['cutout'] }) // 64 hex digits */
 export function cacheKey(parts: CacheKeyParts): string {
   // Sorted, so ['mask','cutout'] and ['cutout','mask'] share one entry.
   const outputs = [...parts.outputs].sort().join(',');
   return createHash('sha256')
-    .update(['v1', parts.sourceMd5, parts.modelId, parts.modelSha256 ?? '', outputs].join('\0'))
+    .update(['v2', parts.sourceMd5, parts.modelId, parts.modelSha256 ?? '', parts.rendering ?? '', outputs].join('\0'))
     .digest('hex');
 }
 
@@ -70,18 +73,27 @@ export class OutputCache {
     return entries ? { key, entries } : undefined;
   }
 
-  /** Copies a found entry to the job's names; undefined when it lacks an output the job wants. */
+  /**
+   * Copies a found entry to the job's names; undefined when it lacks an output the job wants,
+   * or when one of its files is gone (the lifecycle rule deletes an entry's objects one by
+   * one, so a manifest can outlive its outputs for a while): the job then renders afresh.
+   */
   async restore(hit: CacheHit, jobId: string, wanted: readonly OutputKind[]): Promise<OutputObject[] | undefined> {
     const byKind = new Map(hit.entries.map((e) => [e.kind, e]));
     if (!wanted.every((k) => byKind.has(k))) return undefined;
-    return Promise.all(
-      wanted.map(async (kind) => {
+    // Every copy settles before the answer, so none lands on a name the rendering writes next.
+    const copies = await Promise.allSettled(
+      wanted.map(async (kind): Promise<OutputObject> => {
         const e = byKind.get(kind) as ManifestEntry;
         const name = outputObjectName(jobId, kind);
         await this.store.copy(this.bucket, cacheObjectName(hit.key, kind), name);
         return { kind, bucket: this.bucket, name, contentType: e.contentType, size: e.size, width: e.width, height: e.height };
       }),
     );
+    const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (!failed) return copies.map((c) => (c as PromiseFulfilledResult<OutputObject>).value);
+    if (classify(failed.reason).code === 'not_found') return undefined;
+    throw failed.reason;
   }
 
   /**

@@ -11,7 +11,7 @@ export async function readPinnedSource(store: BlobStore, source: SourceObject): 
   try {
     return await store.read(source.bucket, source.name, source.generation);
   } catch (err) {
-    if (classify(err).code !== 'source_missing') throw err;
+    if (classify(err).code !== 'not_found') throw err;
     const live = await store.stat(source.bucket, source.name);
     if (live && live.generation !== source.generation) {
       throw new PermanentError('source_changed', `gs://${source.bucket}/${source.name} was replaced: generation ${source.generation} is gone, ${live.generation} is live`, { cause: err });

@@ -105,7 +105,7 @@ export class FakePublisher implements Publisher {
 }
 
 export class FakePipeline implements ImagePipeline {
-  readonly model = { id: 'fake-model', provider: 'cpu' as string, sha256: 'a'.repeat(64) };
+  readonly model: { id: string; provider: string; sha256: string; rendering: string } = { id: 'fake-model', provider: 'cpu', sha256: 'a'.repeat(64), rendering: 'render-test' };
   readonly calls: ProcessRequest[] = [];
   fail: Error | undefined;
   /** When set, process() waits for this before answering. */

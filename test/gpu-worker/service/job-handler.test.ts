@@ -292,6 +292,31 @@ describe('job handler: one job from message to terminal status', () => {
     });
   }
 
+  it('a cache entry whose outputs are partly gone (lifecycle deletes them one by one) is a miss, not a failed job', async () => {
+    const h = harness();
+    const bytes = Buffer.from('same photo');
+    await h.handle(delivery(await h.submit(JOB_ID, bytes)));
+    const cached = h.store.names(`${RESULTS}/cache/`).filter((n) => !n.endsWith('manifest.json'));
+    assert.equal(cached.length, 2, `entry files: ${cached.join(', ')}`);
+    h.store.delete(RESULTS, cached[0]!.slice(RESULTS.length + 1));
+    assert.equal(await h.handle(delivery(await h.submit(OTHER_JOB, bytes))), 'ack');
+    const status = await h.status(OTHER_JOB);
+    assert.equal(status?.state, 'succeeded');
+    assert.equal(status?.cacheHit, false);
+    assert.equal(h.pipeline.calls.length, 2, 'rendered afresh');
+    assert.deepEqual(h.metrics.cache, [false, false]);
+  });
+
+  it('outputs rendered another way (a new rendering version, refinement switched) are not reused', async () => {
+    const h = harness();
+    const bytes = Buffer.from('same photo');
+    await h.handle(delivery(await h.submit(JOB_ID, bytes)));
+    h.pipeline.model.rendering = 'render-test+refine';
+    await h.handle(delivery(await h.submit(OTHER_JOB, bytes)));
+    assert.equal(h.pipeline.calls.length, 2);
+    assert.equal((await h.status(OTHER_JOB))?.cacheHit, false);
+  });
+
   it('does not touch the cache when it is switched off', async () => {
     const h = harness({ cache: false });
     const bytes = Buffer.from('same photo');
