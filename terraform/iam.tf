@@ -167,6 +167,15 @@ resource "google_pubsub_topic_iam_member" "worker_publishes_completions" {
   member  = google_service_account.worker.member
 }
 
+# An unreadable job message is dead-lettered by the worker itself (with the reason in its
+# attributes) and acked, never retried (gpu-worker/service/invalid-message.ts).
+resource "google_pubsub_topic_iam_member" "worker_publishes_dead_letters" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.worker.member
+}
+
 # Pull mode only: in push mode Pub/Sub delivers and the worker only answers.
 resource "google_pubsub_subscription_iam_member" "worker_pulls_jobs" {
   count = var.worker_mode == "pull" ? 1 : 0

@@ -228,6 +228,14 @@ describe('terraform: access', () => {
     assert.equal(ack['member'], '${local.pubsub_agent}');
   });
 
+  it('lets the worker publish to each topic it publishes to: completions, and dead letters for unreadable messages', () => {
+    const topics = resourcesOfType(model, 'google_pubsub_topic_iam_member')
+      .filter(([, b]) => b['member'] === '${google_service_account.worker.member}')
+      .map(([, b]) => `${String(b['topic'])} ${String(b['role'])}`)
+      .sort();
+    assert.deepEqual(topics, ['${google_pubsub_topic.completions.name} roles/pubsub.publisher', '${google_pubsub_topic.dead_letter.name} roles/pubsub.publisher']);
+  });
+
   it('lets the Cloud Storage service agent publish events for the storage trigger', () => {
     const b = resource(model, 'google_project_iam_member', 'gcs_agent_publishes_events');
     assert.equal(b['role'], 'roles/pubsub.publisher');
