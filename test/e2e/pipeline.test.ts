@@ -22,9 +22,9 @@ const CORRUPT_JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** scripts/batch.ts as an operator runs it, with localcloud's environment. */
-function runBatch(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/batch.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** An operator's script (scripts/batch.ts, scripts/replay.ts) as they run it, with localcloud's environment. */
+function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -181,6 +181,45 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     await worker.stop();
   });
 
+  it('an operator replays a dead-lettered job once the cause is fixed: it succeeds under its own id', async () => {
+    // A review subscription of this test's own, so dead letters of earlier tests stay out of it.
+    const review = `dead-letter-review-${Date.now().toString(36)}`;
+    await stack.pubsub.createSubscription(stack.cloud.names.deadLetterTopic, review, { ackDeadlineSeconds: 30 });
+    const jobs = await stack.newJobsSubscription();
+    const broken = await stack.startWorker({ JOBS_SUBSCRIPTION: jobs, DEBUG_FAIL_CLIENT_REF: 'fails-until-fixed' });
+    await broken.waitReady();
+    const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, await photo('opencv-butterfly.jpg'), 'image/jpeg', { clientRef: 'fails-until-fixed' });
+    assert.equal((await stack.completions.waitFor(jobId, 120_000)).event.data.outcome, 'failed');
+    assert.equal((await pollUntilTerminal(stack.functions.getStatus.url, jobId)).error?.code, 'dead_lettered');
+    await broken.stop();
+
+    // The fix: a worker without the fault.
+    const fixed = await stack.startWorker({ JOBS_SUBSCRIPTION: jobs });
+    await fixed.waitReady();
+    const r = await runScript('scripts/replay.ts', ['--subscription', review, '--idle', '3'], stack.cloud.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${jobId}\treplayed\t`, 'm'));
+    assert.match(r.stdout, /replay: 1 replayed, 0 had ended well, 0 left/);
+
+    const status = await waitForState(stack, jobId, 'succeeded', 60_000);
+    assert.deepEqual(status.transitions.map((t) => t.state), ['queued', 'processing', 'failed', 'queued', 'processing', 'succeeded']);
+    assert.equal(status.clientRef, 'fails-until-fixed');
+    assert.ok(status.downloads?.['cutout'], 'the storefront gets its download');
+    const deadline = Date.now() + 30_000;
+    while (!stack.completions.forJob(jobId).some((e) => e.event.data.outcome === 'succeeded') && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(stack.completions.forJob(jobId).map((e) => e.event.id).filter((id, i, all) => all.indexOf(id) === i), [`${jobId}:failed`, `${jobId}:succeeded`]);
+
+    // The dead letter was acked: a second run finds nothing, and replaying the job by id now changes nothing.
+    const again = await runScript('scripts/replay.ts', ['--subscription', review, '--idle', '2'], stack.cloud.env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /replay: 0 replayed, 0 had ended well, 0 left/);
+    const byId = await runScript('scripts/replay.ts', [jobId], stack.cloud.env);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.match(byId.stdout, /already succeeded/);
+    await fixed.stop();
+    await stack.pubsub.subscription(review).delete();
+  });
+
   it('a rejected upload produces a rejected event and no job', async () => {
     const { jobId } = await uploadLikeABrowser(stack.functions.createUpload.url, CORRUPT_JPEG, 'image/jpeg');
     const { event } = await stack.completions.waitFor(jobId, 30_000);
@@ -214,7 +253,7 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     await writeFile(join(dir, 'squirrel.jpg'), await photo('opencv-squirrel_cls.jpg'));
     await writeFile(join(dir, 'broken.jpg'), CORRUPT_JPEG);
     const name = `e2e-${Date.now()}`;
-    const r = await runBatch([dir, '--name', name, '--timeout', '120'], { ...stack.cloud.env, BATCH_POLL_MS: '100' });
+    const r = await runScript('scripts/batch.ts', [dir, '--name', name, '--timeout', '120'], { ...stack.cloud.env, BATCH_POLL_MS: '100' });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     const rows = new Map(r.stdout.trim().split('\n').slice(0, -1).map((l) => [l.split('\t')[0], l.split('\t')] as const));
     assert.equal(rows.get('cat.png')?.[2], 'succeeded');

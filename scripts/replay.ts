@@ -1,0 +1,225 @@
+/**
+ * `replay`: once the cause of dead letters is fixed (a bad rollout rolled back, a lost IAM
+ * grant restored), runs the dead-lettered jobs again under their own ids, so a storefront
+ * still polling a job sees it finish, and fulfilment gets its `succeeded` event.
+ *
+ *   npx tsx scripts/replay.ts                 # every dead letter waiting on the review subscription
+ *   npx tsx scripts/replay.ts JOB_ID ...      # these jobs only (their review copies stay)
+ *   options: --subscription NAME (default <DEAD_LETTER_TOPIC>-review) --idle SECONDS (default 5)
+ *
+ * A job is replayed only when onDeadLetter ended it (`failed` with `dead_lettered`): its
+ * status document goes back to `queued` (compare-and-swap, the transition recorded) and its
+ * JobMessage, rebuilt from the document, is published to the jobs topic. A job that failed
+ * for its input (corrupt, unsupported, ...) or ended otherwise is left alone: running it
+ * again cannot change the answer. Replaying twice is harmless: a job already reopened is
+ * only published again, and the worker handles a job once.
+ *
+ * From the review subscription, a dead letter is acked once its job is replayed or has
+ * ended well (succeeded, rejected); the others are left for a person and listed.
+ *
+ * Environment: GOOGLE_CLOUD_PROJECT, RESULTS_BUCKET, UPLOADS_BUCKET, JOBS_TOPIC,
+ * DEAD_LETTER_TOPIC (and in local mode the emulator hosts `make localcloud` prints).
+ * Exit status: 0 every job found was replayed (or had ended well), 1 some were left,
+ * 2 usage or configuration.
+ */
+import { pathToFileURL } from 'node:url';
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import type { z } from 'zod';
+import { pubsubPublisher } from '../functions/gcp.js';
+import { jobMessageFor, publishJob } from '../functions/publish.js';
+import type { JobMessage } from '../schemas/job.js';
+import type { JobStatus } from '../schemas/status.js';
+import { BaseConfig, ConfigError, fields, parseConfig, type Env } from '../shared/config.js';
+import { isJobId } from '../shared/ids.js';
+import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
+
+const USAGE = 'usage: replay [JOB_ID ...] [--subscription NAME] [--idle SECONDS]';
+
+export class ReplayUsageError extends Error {
+  override readonly name = 'ReplayUsageError';
+}
+
+export interface ReplayOptions {
+  jobIds: string[];
+  subscription?: string;
+  idleSeconds: number;
+}
+
+/** @example parseReplayArgs(['--idle', '10']) // { jobIds: [], idleSeconds: 10 } */
+export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
+  const jobIds: string[] = [];
+  let subscription: string | undefined;
+  let idleSeconds = 5;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new ReplayUsageError(`${arg} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (arg === '--subscription') subscription = value();
+    else if (arg === '--idle') {
+      const v = value();
+      idleSeconds = Number(v);
+      if (!Number.isInteger(idleSeconds) || idleSeconds < 1 || idleSeconds > 600) throw new ReplayUsageError(`--idle expects whole seconds from 1 to 600, got ${v}`);
+    } else if (arg === '--help' || arg === '-h') throw new ReplayUsageError(USAGE);
+    else if (arg.startsWith('--')) throw new ReplayUsageError(`unknown option ${arg}\n${USAGE}`);
+    else if (isJobId(arg)) jobIds.push(arg);
+    else throw new ReplayUsageError(`${arg} is not a job id (32 lower-case hex digits)\n${USAGE}`);
+  }
+  if (subscription !== undefined && jobIds.length > 0) throw new ReplayUsageError(`give job ids or --subscription, not both\n${USAGE}`);
+  return { jobIds, ...(subscription !== undefined ? { subscription } : {}), idleSeconds };
+}
+
+export type ReplayOutcome =
+  /** Reopened (or found reopened by an earlier run) and published. */
+  | 'replayed'
+  /** Ended well meanwhile (succeeded, or rejected at ingest): nothing to run. */
+  | 'ended'
+  /** Left alone: running it again cannot help, or it is still in flight, or unknown. */
+  | 'left';
+
+export interface ReplayResult {
+  jobId: string;
+  outcome: ReplayOutcome;
+  detail: string;
+}
+
+/** Reopened by a replay whose publish did not happen: queued right after a failure. */
+function reopenedEarlier(doc: JobStatus): boolean {
+  const t = doc.transitions;
+  return doc.state === 'queued' && t.length >= 2 && t[t.length - 2]!.state === 'failed';
+}
+
+/**
+ * One job: reopen it when onDeadLetter ended it, then publish its JobMessage.
+ * @example await replayJob({ statuses, publish: (m) => publishJob(publisher, 'jobs', m), now: () => new Date() }, jobId)
+ */
+export async function replayJob(deps: { statuses: StatusStore; publish: (message: JobMessage) => Promise<string>; now: () => Date }, jobId: string): Promise<ReplayResult> {
+  const reopen = (doc: JobStatus): JobStatus | undefined => {
+    if (doc.state !== 'failed' || doc.error?.code !== 'dead_lettered') return undefined;
+    const { error: _dropped, ...rest } = doc;
+    return transition(rest, 'queued', deps.now());
+  };
+  const updated = await deps.statuses.update(jobId, reopen);
+  if (!updated) return { jobId, outcome: 'left', detail: 'no status document' };
+  const doc = updated.stored.doc;
+  if (updated.changed || reopenedEarlier(doc)) {
+    const messageId = await deps.publish(jobMessageFor(doc));
+    return { jobId, outcome: 'replayed', detail: `${updated.changed ? 'reopened' : 'was reopened already'}; published as message ${messageId}` };
+  }
+  if (doc.state === 'succeeded' || doc.state === 'rejected') return { jobId, outcome: 'ended', detail: `already ${doc.state}` };
+  if (doc.state === 'failed') return { jobId, outcome: 'left', detail: `failed for its input (${doc.error?.code ?? 'no code'}): a replay cannot change that` };
+  return { jobId, outcome: 'left', detail: `still ${doc.state}: not dead-lettered` };
+}
+
+/** The job a dead letter is about: its JobMessage's id, or the `jobId` attribute of one that does not parse. */
+function jobIdOf(message: Message): string | undefined {
+  try {
+    const id = (JSON.parse(message.data.toString('utf8')) as { jobId?: unknown }).jobId;
+    if (typeof id === 'string' && isJobId(id)) return id;
+  } catch {
+    // fall through to the attribute
+  }
+  const attr = message.attributes['jobId'];
+  return attr !== undefined && isJobId(attr) ? attr : undefined;
+}
+
+/**
+ * Streams the review subscription until nothing new arrives for `idleSeconds`, replaying
+ * each dead letter's job (each job once per run, however many copies).
+ */
+async function drainReview(pubsub: PubSub, subscription: string, idleSeconds: number, replay: (jobId: string) => Promise<ReplayResult>, out: (line: string) => void): Promise<ReplayResult[]> {
+  // NACK on close: what was left goes straight back to the backlog for a person.
+  const sub = pubsub.subscription(subscription, { flowControl: { maxMessages: 1000, allowExcessMessages: false }, closeOptions: { behavior: 'NACK' } });
+  const results = new Map<string, Promise<ReplayResult>>();
+  const pending = new Set<Promise<unknown>>();
+  let failure: Error | undefined;
+  await new Promise<void>((resolve) => {
+    let idle: NodeJS.Timeout;
+    const settle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => void Promise.allSettled([...pending]).then(() => (pending.size === 0 ? resolve() : settle())), idleSeconds * 1000);
+    };
+    settle();
+    sub.on('error', (err: Error) => {
+      failure = err;
+      resolve();
+    });
+    sub.on('message', (message: Message) => {
+      settle();
+      const jobId = jobIdOf(message);
+      if (jobId === undefined) {
+        out(`  message ${message.id}: names no job; left for a person`);
+        return;
+      }
+      let result = results.get(jobId);
+      if (!result) {
+        result = replay(jobId);
+        results.set(jobId, result);
+      }
+      const handled = result.then(
+        (r) => {
+          if (r.outcome !== 'left') message.ack();
+        },
+        () => undefined,
+      );
+      pending.add(handled);
+      void handled.finally(() => pending.delete(handled));
+    });
+  });
+  await sub.close();
+  if (failure) throw failure;
+  return Promise.all(results.values());
+}
+
+const ReplayConfig = BaseConfig.extend({ DEAD_LETTER_REVIEW_SUBSCRIPTION: fields.resourceId().optional() });
+
+/** Runs the command; returns the exit status. Progress goes to `out`, one line per job to stdout. */
+export async function main(argv: string[], env: Env, out: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  let options: ReplayOptions;
+  let cfg: z.infer<typeof ReplayConfig>;
+  try {
+    options = parseReplayArgs(argv);
+    cfg = parseConfig(ReplayConfig, env);
+  } catch (err) {
+    if (err instanceof ReplayUsageError || err instanceof ConfigError) {
+      out(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
+  const statuses = createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET)));
+  const publisher = pubsubPublisher(pubsub);
+  const replay = async (jobId: string): Promise<ReplayResult> => {
+    const r = await replayJob({ statuses, publish: (m) => publishJob(publisher, cfg.JOBS_TOPIC, m), now: () => new Date() }, jobId).catch(
+      (err: unknown): ReplayResult => ({ jobId, outcome: 'left', detail: `could not replay: ${err instanceof Error ? err.message : String(err)}` }),
+    );
+    out(`  ${jobId}: ${r.outcome} (${r.detail})`);
+    return r;
+  };
+  let results: ReplayResult[];
+  try {
+    if (options.jobIds.length > 0) {
+      results = [];
+      for (const id of new Set(options.jobIds)) results.push(await replay(id));
+    } else {
+      const subscription = options.subscription ?? cfg.DEAD_LETTER_REVIEW_SUBSCRIPTION ?? `${cfg.DEAD_LETTER_TOPIC}-review`;
+      out(`replay: dead letters on ${subscription} (stops after ${options.idleSeconds} s without a new one)`);
+      results = await drainReview(pubsub, subscription, options.idleSeconds, replay, out);
+    }
+  } finally {
+    await pubsub.close();
+  }
+  for (const r of results) process.stdout.write(`${r.jobId}\t${r.outcome}\t${r.detail}\n`);
+  const count = (o: ReplayOutcome): number => results.filter((r) => r.outcome === o).length;
+  process.stdout.write(`replay: ${count('replayed')} replayed, ${count('ended')} had ended well, ${count('left')} left\n`);
+  return count('left') > 0 ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2), process.env);
+}
