@@ -174,10 +174,14 @@ async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => string): 
 /**
  * The job already ended, on an earlier delivery or another worker. Its event is published
  * again: the earlier attempt may have crashed between the status write and the publish,
- * and the deterministic id makes the repeat harmless.
+ * and the deterministic id makes the repeat harmless. Not for outcomes the functions wrote
+ * (a rejected upload, onDeadLetter's `dead_lettered`): they publish and re-send their own
+ * events, and one from here would carry the same id under another `source`, which
+ * CloudEvents consumers take for a different event.
  */
 async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger): Promise<Verdict> {
-  await deps.completions.publish(status);
+  const ours = status.state !== 'rejected' && status.error?.code !== 'dead_lettered';
+  if (ours) await deps.completions.publish(status);
   deps.metrics.jobFinished('skipped');
   log.info({ event: 'job.already_terminal', state: status.state }, `job already ${status.state}: acked without work`);
   return 'ack';
