@@ -27,6 +27,8 @@ export const FinalizedEvent = z.object({
   id: z.string().min(1),
   type: z.literal(STORAGE_FINALIZED_TYPE),
   source: z.string().optional(),
+  /** Distributed Tracing extension, when the platform sets one; checked where it is used. */
+  traceparent: z.string().optional(),
   data: StorageObjectData,
 });
 export type FinalizedEvent = z.infer<typeof FinalizedEvent>;

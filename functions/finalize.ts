@@ -1,4 +1,4 @@
-import { ACCEPTED_CONTENT_TYPES, type AcceptedContentType } from '../schemas/common.js';
+import { ACCEPTED_CONTENT_TYPES, TRACEPARENT, type AcceptedContentType } from '../schemas/common.js';
 import type { JobStatus } from '../schemas/status.js';
 import type { PermanentCode } from '../shared/errors.js';
 import { batchJobId, isJobId } from '../shared/ids.js';
@@ -52,11 +52,12 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       return 'ignored';
     }
     const { jobId, trigger } = target;
-    const log = baseLog.child({ jobId, object: object.name, generation: object.generation, eventId: parsed.data.id });
+    const traceparent = parsed.data.traceparent !== undefined && TRACEPARENT.test(parsed.data.traceparent) ? parsed.data.traceparent : undefined;
+    const log = baseLog.child({ jobId, object: object.name, generation: object.generation, eventId: parsed.data.id, ...(traceparent ? { traceparent } : {}) });
 
     // A redelivery usually finds the document already there: skip the download.
     const existing = await deps.statusStore.get(jobId);
-    if (existing) return settleExisting(existing, object, log);
+    if (existing) return settleExisting(existing, object, log, traceparent);
 
     // Size limits are checked from the event first, so an oversized object is never downloaded.
     const skipRead = object.size === 0 || object.size > settings.limits.maxBytes;
@@ -87,8 +88,8 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
 
     const doc = newStatus({ ...common, state: 'queued', source: { ...source, contentType: verdict.contentType, width: verdict.width, height: verdict.height } }, now);
     const created = await deps.statusStore.create(doc);
-    if (!created.created) return settleExisting(created.stored, object, log);
-    await publishAndLabel(created.stored.doc, log);
+    if (!created.created) return settleExisting(created.stored, object, log, traceparent);
+    await publishAndLabel(created.stored.doc, log, traceparent);
     log.info({ event: 'upload.queued', trigger, width: verdict.width, height: verdict.height }, 'job queued');
     return 'queued';
 
@@ -96,14 +97,14 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       log.warn({ event: 'upload.rejected', code, trigger, size: object.size, contentType: object.contentType }, message);
       const rejected = newStatus({ ...fields, state: 'rejected', error: { code, message, retryable: false } }, now);
       const result = await deps.statusStore.create(rejected);
-      if (!result.created) return settleExisting(result.stored, object, log);
-      await publishAndLabel(result.stored.doc, log);
+      if (!result.created) return settleExisting(result.stored, object, log, traceparent);
+      await publishAndLabel(result.stored.doc, log, traceparent);
       return 'rejected';
     }
   };
 
   /** A document exists: finish whatever an earlier delivery may not have finished. */
-  async function settleExisting(stored: StoredStatus, object: StorageObjectData, log: Logger): Promise<FinalizeOutcome> {
+  async function settleExisting(stored: StoredStatus, object: StorageObjectData, log: Logger, traceparent: string | undefined): Promise<FinalizeOutcome> {
     const { doc } = stored;
     if (doc.source.generation !== undefined && doc.source.generation !== object.generation) {
       // A second PUT to the same signed URL: the job belongs to the first generation.
@@ -116,15 +117,15 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       return 'duplicate';
     }
     log.warn({ event: 'finalize.republish', state: doc.state }, 'document exists but its message may not have been published; publishing again');
-    await publishAndLabel(doc, log);
+    await publishAndLabel(doc, log, traceparent);
     return 'republished';
   }
 
-  async function publishAndLabel(doc: JobStatus, log: Logger): Promise<void> {
+  async function publishAndLabel(doc: JobStatus, log: Logger, traceparent: string | undefined): Promise<void> {
     const queued = doc.state === 'queued';
     const messageId = queued
-      ? await publishJob(deps.publisher, settings.jobsTopic, jobMessageFor(doc))
-      : await publishCompletion(deps.publisher, settings.completionsTopic, doc, 'rejected');
+      ? await publishJob(deps.publisher, settings.jobsTopic, jobMessageFor(doc, traceparent))
+      : await publishCompletion(deps.publisher, settings.completionsTopic, doc, 'rejected', traceparent);
     try {
       await deps.statusStore.label(doc.jobId, { [queued ? JOB_PUBLISHED_LABEL : COMPLETION_PUBLISHED_LABEL]: messageId });
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { CompletionOutcome } from '../schemas/completion.js';
 import { JobMessage } from '../schemas/job.js';
+import { TRACEPARENT } from '../schemas/common.js';
 import { parseOrThrow } from '../schemas/parse.js';
 import type { JobStatus } from '../schemas/status.js';
 import { buildCompletionEvent, toPubSubMessage } from '../shared/completion.js';
@@ -12,8 +13,11 @@ export const COMPLETION_PUBLISHED_LABEL = 'petcutout-completion-published';
 /** The CloudEvents `source` of the completion events the functions emit. */
 export const FUNCTIONS_EVENT_SOURCE = '//petcutout/functions';
 
-/** The JobMessage for a queued document: the document holds everything the worker needs. */
-export function jobMessageFor(doc: JobStatus): JobMessage {
+/**
+ * The JobMessage for a queued document: the document holds everything the worker needs,
+ * and `traceparent` (from the upload's event) carries the trace on to the worker.
+ */
+export function jobMessageFor(doc: JobStatus, traceparent?: string): JobMessage {
   return parseOrThrow(JobMessage, 'JobMessage', {
     schemaVersion: doc.schemaVersion,
     jobId: doc.jobId,
@@ -21,6 +25,7 @@ export function jobMessageFor(doc: JobStatus): JobMessage {
     source: doc.source,
     outputs: doc.outputsRequested,
     ...(doc.clientRef !== undefined ? { clientRef: doc.clientRef } : {}),
+    ...(traceparent !== undefined && TRACEPARENT.test(traceparent) ? { trace: { traceparent } } : {}),
     requestedAt: doc.createdAt,
   });
 }
@@ -33,7 +38,7 @@ export function publishJob(publisher: Publisher, topic: string, message: JobMess
 }
 
 /** Publish the completion CloudEvent (binary Pub/Sub binding) for a terminal document. */
-export function publishCompletion(publisher: Publisher, topic: string, doc: JobStatus, outcome: CompletionOutcome): Promise<string> {
+export function publishCompletion(publisher: Publisher, topic: string, doc: JobStatus, outcome: CompletionOutcome, traceparent?: string): Promise<string> {
   const event = buildCompletionEvent(FUNCTIONS_EVENT_SOURCE, {
     schemaVersion: doc.schemaVersion,
     jobId: doc.jobId,
@@ -44,5 +49,5 @@ export function publishCompletion(publisher: Publisher, topic: string, doc: JobS
     ...(doc.clientRef !== undefined ? { clientRef: doc.clientRef } : {}),
     completedAt: doc.updatedAt,
   });
-  return publisher.publish(topic, toPubSubMessage(event));
+  return publisher.publish(topic, toPubSubMessage(event, traceparent));
 }

@@ -31,9 +31,12 @@ export const outputList = z
 export const generation = z.string().regex(/^[1-9][0-9]{0,18}$/, { error: 'expected a generation as a decimal string' });
 export const isoTime = z.iso.datetime({ offset: true });
 
+/** W3C Trace Context `traceparent`: version-traceid-parentid-flags, lower-case hex. */
+export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 export const traceContext = z
   .object({
-    traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
+    traceparent: z.string().regex(TRACEPARENT).optional(),
     cloudTrace: z.string().max(256).optional(),
   })
   .strict();

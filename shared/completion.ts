@@ -1,4 +1,5 @@
 import { CompletionEvent, COMPLETION_EVENT_TYPE, completionEventId, type CompletionData } from '../schemas/completion.js';
+import { TRACEPARENT } from '../schemas/common.js';
 import { parseOrThrow } from '../schemas/parse.js';
 
 /**
@@ -26,9 +27,11 @@ export interface PubSubEventMessage {
 
 /**
  * The CloudEvents Pub/Sub protocol binding, binary mode: context attributes become
- * `ce-*` message attributes, the data is the message body.
+ * `ce-*` message attributes, the data is the message body. A `traceparent` (the job's, from
+ * the upload's event) rides along as the Distributed Tracing extension, `ce-traceparent`, so
+ * a subscriber's work joins the job's trace.
  */
-export function toPubSubMessage(event: CompletionEvent): PubSubEventMessage {
+export function toPubSubMessage(event: CompletionEvent, traceparent?: string): PubSubEventMessage {
   return {
     data: Buffer.from(JSON.stringify(event.data)),
     attributes: {
@@ -39,6 +42,7 @@ export function toPubSubMessage(event: CompletionEvent): PubSubEventMessage {
       'ce-subject': event.subject,
       'ce-time': event.time,
       'content-type': event.datacontenttype,
+      ...(traceparent !== undefined && TRACEPARENT.test(traceparent) ? { 'ce-traceparent': traceparent } : {}),
     },
   };
 }

@@ -14,7 +14,8 @@ export class CompletionPublisher {
     private readonly source: string,
   ) {}
 
-  async publish(status: JobStatus): Promise<string> {
+  /** `traceparent`: the job's trace (JobMessage.trace), sent as `ce-traceparent`. */
+  async publish(status: JobStatus, traceparent?: string): Promise<string> {
     if (status.state !== 'succeeded' && status.state !== 'failed' && status.state !== 'rejected') {
       throw new Error(`job ${status.jobId} is ${status.state}: only terminal states have a completion event`);
     }
@@ -30,6 +31,6 @@ export class CompletionPublisher {
       ...(status.clientRef === undefined ? {} : { clientRef: status.clientRef }),
       completedAt: status.updatedAt,
     };
-    return this.topic.publish(toPubSubMessage(buildCompletionEvent(this.source, data)));
+    return this.topic.publish(toPubSubMessage(buildCompletionEvent(this.source, data), traceparent));
   }
 }

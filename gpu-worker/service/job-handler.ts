@@ -117,7 +117,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   const lookup = cache && key ? background(key.result().then((k) => timed('cache', () => cache.lookup(k)))) : undefined;
 
   const claimed = await claim(deps, msg, now);
-  if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log);
+  if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log, msg.trace?.traceparent);
   log.info({ event: 'job.processing', attempts: claimed.stored.doc.attempts }, 'job processing');
 
   await applyDebugHooks(deps.hooks, msg);
@@ -147,7 +147,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   const final = await updateStatus(deps.statuses, msg.jobId, (s) =>
     isTerminal(s.state) ? undefined : toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit }, now()),
   );
-  await deps.completions.publish(final.stored.doc);
+  await deps.completions.publish(final.stored.doc, msg.trace?.traceparent);
   deps.metrics.stageDuration('total', timings['total']);
   deps.metrics.jobFinished(final.changed ? 'succeeded' : 'skipped');
   log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
@@ -179,9 +179,9 @@ async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => string): 
  * events, and one from here would carry the same id under another `source`, which
  * CloudEvents consumers take for a different event.
  */
-async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger): Promise<Verdict> {
+async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger, traceparent?: string): Promise<Verdict> {
   const ours = status.state !== 'rejected' && status.error?.code !== 'dead_lettered';
-  if (ours) await deps.completions.publish(status);
+  if (ours) await deps.completions.publish(status, traceparent);
   deps.metrics.jobFinished('skipped');
   log.info({ event: 'job.already_terminal', state: status.state }, `job already ${status.state}: acked without work`);
   return 'ack';
@@ -198,7 +198,7 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
   try {
     const error = { code: c.code, message: c.message, retryable: false };
     const final = await updateStatus(deps.statuses, msg.jobId, (s) => (isTerminal(s.state) ? undefined : toFailed(s, error, now())));
-    await deps.completions.publish(final.stored.doc);
+    await deps.completions.publish(final.stored.doc, msg.trace?.traceparent);
   } catch (recordErr) {
     // Not recorded, so not done: a redelivery records it (or the dead-letter handler does).
     deps.metrics.jobFinished('retried');

@@ -69,6 +69,31 @@ describe('onObjectFinalized: the corpus through the handler', async () => {
   }
 });
 
+describe('onObjectFinalized: trace context', () => {
+  const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  it("carries the event's traceparent into the JobMessage and the log lines", async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    assert.equal(await handle({ ...(await photo(world)), traceparent: TRACEPARENT }), 'queued');
+    assert.deepEqual(JobMessage.parse(world.publisher.on('jobs')[0]?.data).trace, { traceparent: TRACEPARENT });
+    assert.ok(world.lines.some((l) => l['event'] === 'upload.queued' && String(l['logging.googleapis.com/trace'] ?? l['traceparent'] ?? '').includes('4bf92f3577b34da6a3ce929d0e0e4736')));
+  });
+  it('sends it on a rejection event as ce-traceparent', async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    world.objects.put(BUCKET, `uploads/${JOB}/original`, Buffer.from('not an image at all'), GEN);
+    assert.equal(await handle({ ...event(`uploads/${JOB}/original`, 19, 'image/png'), traceparent: TRACEPARENT }), 'rejected');
+    const [sent] = world.publisher.sent.filter((s) => s.topic === 'completions');
+    assert.equal(sent?.message.attributes?.['ce-traceparent'], TRACEPARENT);
+  });
+  it('ignores a malformed traceparent instead of failing the upload', async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    assert.equal(await handle({ ...(await photo(world)), traceparent: 'not-a-trace' }), 'queued');
+    assert.equal(JobMessage.parse(world.publisher.on('jobs')[0]?.data).trace, undefined);
+  });
+});
+
 describe('onObjectFinalized: delivery semantics', () => {
   it('queues once, carrying outputs and clientRef from the signed metadata', async () => {
     const world = fakeWorld();

@@ -355,6 +355,18 @@ describe('job handler: one job from message to terminal status', () => {
     assert.equal(h.pipeline.calls.length, 1);
   });
 
+  it("passes the job's trace on to its completion event (ce-traceparent), for success and failure alike", async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const h = harness();
+    await h.handle(delivery(await h.submit(JOB_ID, Buffer.from('a'), { trace: { traceparent } })));
+    h.pipeline.fail = new PermanentError('corrupt', 'JPEG data ends early');
+    await h.handle(delivery(await h.submit(OTHER_JOB, Buffer.from('b'), { trace: { traceparent } })));
+    assert.deepEqual(h.completions.messages.map((m) => [m.attributes['ce-id'], m.attributes['ce-traceparent']]), [
+      [`${JOB_ID}:succeeded`, traceparent],
+      [`${OTHER_JOB}:failed`, traceparent],
+    ]);
+  });
+
   it('a straggler delivery of a job onDeadLetter failed is acked without an event of the worker\'s (same id, other source)', async () => {
     const h = harness();
     const msg = await h.submit();
