@@ -1,34 +1,47 @@
 /**
- * POSTs one CloudEvent to one function URL with Eventarc's retry rules: 2xx is delivered,
- * 408/429/5xx and connection failures are retried with exponential backoff, any other status
- * is dropped at once (retrying a 4xx cannot help).
+ * POSTs one CloudEvent to one function URL with Eventarc's retry rules. Eventarc delivers
+ * through a Pub/Sub push subscription, which takes any answer but 2xx (and any connection
+ * failure) as a nack: with retries on, the event comes again with exponential backoff until
+ * it is 24 h old, so a function that was misdeployed (404) or crashing gets its events once
+ * fixed; with retries off (a function deployed without "retry on failure") it is dropped
+ * after the first failed attempt.
  */
 import type { HttpCloudEvent } from './cloudevents.js';
 
 export interface RetrySettings {
+  /** The trigger's retry policy: false delivers once and drops a failure. */
+  retries: boolean;
   /** Delay before the second attempt. */
   initialDelayMs: number;
   /** Cap on any one delay. */
   maxDelayMs: number;
   /** Each delay is the previous one times this. */
   factor: number;
-  /** Attempts in all, the first included; then the delivery is recorded as failed. */
-  maxAttempts: number;
+  /** Retries stop once the event is this old (Eventarc: 24 h); then it is recorded as failed. */
+  maxAgeMs: number;
+  /** A cap on attempts, the first included, for tests that want to see the end quickly. */
+  maxAttempts?: number;
   /** One request's limit; a function that hangs counts as a failed attempt. */
   requestTimeoutMs: number;
 }
 
-/** Eventarc retries for up to 24 h from 10 s; locally, a minute is plenty to see a retry. */
+/**
+ * Eventarc's rules with its delays compressed for a laptop: 1-10 s between attempts instead
+ * of 10-600 s, for the same 24 h, so a function fixed and restarted gets its events soon.
+ */
 export const DEFAULT_RETRY: Readonly<RetrySettings> = {
+  retries: true,
   initialDelayMs: 1_000,
   maxDelayMs: 10_000,
   factor: 2,
-  maxAttempts: 6,
+  maxAgeMs: 24 * 3600_000,
   requestTimeoutMs: 60_000,
 };
 
 /** Settings that make retries visible in a test within a second. */
 export const FAST_RETRY: Readonly<RetrySettings> = {
+  retries: true,
+  maxAgeMs: 24 * 3600_000,
   initialDelayMs: 50,
   maxDelayMs: 400,
   factor: 2,
@@ -38,11 +51,14 @@ export const FAST_RETRY: Readonly<RetrySettings> = {
 
 export type Verdict = 'delivered' | 'retry' | 'drop';
 
-/** What a function's HTTP status means for the event. @example verdictFor(503) === 'retry' */
-export function verdictFor(status: number): Verdict {
+/**
+ * What a function's HTTP status means for the event: Pub/Sub push acks on 2xx only (102 is
+ * not a final answer over HTTP/1.1 fetch), everything else is a nack.
+ * @example verdictFor(404, { retries: true }) === 'retry'
+ */
+export function verdictFor(status: number, s: Pick<RetrySettings, 'retries'>): Verdict {
   if (status >= 200 && status < 300) return 'delivered';
-  if (status === 408 || status === 429 || status >= 500) return 'retry';
-  return 'drop';
+  return s.retries ? 'retry' : 'drop';
 }
 
 /** Milliseconds to wait after failed attempt `attempt` (1-based). @example backoffMs(3, {initialDelayMs: 100, factor: 2, maxDelayMs: 1000}) === 400 */
@@ -76,7 +92,8 @@ export async function deliver(event: HttpCloudEvent, url: string, settings: Retr
   const attempts: AttemptResult[] = [];
   let httpStatus: number | undefined;
   let error: string | undefined;
-  for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
+  const firstAt = Date.now();
+  for (let attempt = 1; ; attempt++) {
     if (signal.aborted) return { outcome: 'aborted', attempts, ...rest(httpStatus, error) };
     const at = Date.now();
     let verdict: Verdict;
@@ -89,20 +106,22 @@ export async function deliver(event: HttpCloudEvent, url: string, settings: Retr
       });
       const text = await res.text();
       httpStatus = res.status;
-      verdict = verdictFor(res.status);
+      verdict = verdictFor(res.status, settings);
       error = verdict === 'delivered' ? undefined : `HTTP ${res.status}${text ? `: ${text.slice(0, 500)}` : ''}`;
       attempts.push({ at, status: res.status });
     } catch (err) {
       if (signal.aborted) return { outcome: 'aborted', attempts, ...rest(httpStatus, error) };
       error = describe(err);
-      verdict = 'retry';
+      verdict = settings.retries ? 'retry' : 'drop';
       attempts.push({ at, error });
     }
     if (verdict === 'delivered') return { outcome: 'delivered', attempts, ...rest(httpStatus, undefined) };
     if (verdict === 'drop') return { outcome: 'dropped', attempts, ...rest(httpStatus, error) };
-    if (attempt < settings.maxAttempts) await sleep(backoffMs(attempt, settings), signal);
+    const wait = backoffMs(attempt, settings);
+    const capped = settings.maxAttempts !== undefined && attempt >= settings.maxAttempts;
+    if (capped || Date.now() + wait - firstAt > settings.maxAgeMs) return { outcome: 'failed', attempts, ...rest(httpStatus, error) };
+    await sleep(wait, signal);
   }
-  return { outcome: 'failed', attempts, ...rest(httpStatus, error) };
 }
 
 function rest(httpStatus: number | undefined, error: string | undefined): Pick<DeliveryResult, 'httpStatus' | 'error'> {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import { messagePublishedEvent, PUBSUB_PUBLISHED, STORAGE_FINALIZED, storageFinalizedEvent, type PubsubMessageLike } from './cloudevents.js';
-import { backoffMs, FAST_RETRY, verdictFor } from './delivery.js';
+import { backoffMs, deliver, FAST_RETRY, verdictFor } from './delivery.js';
 import { EventarcBridge, type DeliveryRecord } from './eventarc.js';
 import { startFunction, type FunctionProcess } from './functions-framework.js';
 import { freePort, startPubsubEmulator, type PubsubEmulator } from './pubsub.js';
@@ -63,17 +63,36 @@ describe('CloudEvent shapes', () => {
       subscription: 'projects/p1/subscriptions/dead-sub',
     });
   });
-  const verdicts: [number, string][] = [
-    [200, 'delivered'],
-    [204, 'delivered'],
-    [400, 'drop'],
-    [404, 'drop'],
-    [408, 'retry'],
-    [429, 'retry'],
-    [500, 'retry'],
-    [503, 'retry'],
+  // Pub/Sub push (Eventarc's transport) nacks on anything but 2xx: a 404 from a misdeployed
+  // function is retried like a 500, so the events arrive once it is fixed.
+  const verdicts: [number, boolean, string][] = [
+    [200, true, 'delivered'],
+    [204, true, 'delivered'],
+    [400, true, 'retry'],
+    [404, true, 'retry'],
+    [408, true, 'retry'],
+    [429, true, 'retry'],
+    [500, true, 'retry'],
+    [503, true, 'retry'],
+    [204, false, 'delivered'],
+    [404, false, 'drop'],
+    [500, false, 'drop'],
   ];
-  for (const [status, verdict] of verdicts) it(`HTTP ${status} -> ${verdict}`, () => assert.equal(verdictFor(status), verdict));
+  for (const [status, retries, verdict] of verdicts) it(`HTTP ${status}, retries ${retries ? 'on' : 'off'} -> ${verdict}`, () => assert.equal(verdictFor(status, { retries }), verdict));
+  it('retries stop once the event is maxAgeMs old (Eventarc: 24 h), however many attempts that is', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/`; // nobody listens
+    const t0 = Date.now();
+    const r = await deliver({ id: 'e1', type: 't', source: 's', headers: {}, body: '{}' }, url, { retries: true, initialDelayMs: 20, maxDelayMs: 20, factor: 1, maxAgeMs: 300, requestTimeoutMs: 1_000 }, new AbortController().signal);
+    assert.equal(r.outcome, 'failed');
+    assert.ok(r.attempts.length >= 4, `${r.attempts.length} attempts`);
+    assert.ok(r.attempts.every((a) => a.at - t0 <= 300), 'no attempt after maxAgeMs');
+    assert.match(r.error ?? '', /ECONNREFUSED/);
+  });
+  it('with retries off a failed attempt is the end: dropped, one attempt', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/`;
+    const r = await deliver({ id: 'e1', type: 't', source: 's', headers: {}, body: '{}' }, url, { ...FAST_RETRY, retries: false }, new AbortController().signal);
+    assert.deepEqual([r.outcome, r.attempts.length], ['dropped', 1]);
+  });
   it('backoff grows by the factor up to the cap', () => {
     const s = { initialDelayMs: 100, maxDelayMs: 1_000, factor: 3 };
     assert.deepEqual([1, 2, 3, 4].map((a) => backoffMs(a, s)), [100, 300, 900, 1_000]);
@@ -177,7 +196,7 @@ describe('Eventarc bridge with the official emulator and functions-framework', {
     assert.equal(received().filter((e) => e.subject === `objects/${name}`).length, FAST_RETRY.maxAttempts);
   });
 
-  it('a 4xx is dropped at once; a connection failure is retried, then recorded; other buckets are not routed', async () => {
+  it('a 4xx and a connection failure are retried like a 5xx, then recorded; other buckets are not routed', async () => {
     const gone = uniqueId('gone');
     const down = uniqueId('down');
     const elsewhere = uniqueId('elsewhere');
@@ -185,7 +204,7 @@ describe('Eventarc bridge with the official emulator and functions-framework', {
     const records = await bridge.waitForDeliveries((r) => recordsFor(gone)(r).length + recordsFor(down)(r).length >= 2);
     const [g] = recordsFor(gone)(records);
     const [d] = recordsFor(down)(records);
-    assert.deepEqual([g?.outcome, g?.httpStatus, g?.attempts.length, g?.url], ['dropped', 404, 1, notFoundUrl]);
+    assert.deepEqual([g?.outcome, g?.httpStatus, g?.attempts.length, g?.url], ['failed', 404, FAST_RETRY.maxAttempts, notFoundUrl]);
     assert.deepEqual([d?.outcome, d?.httpStatus, d?.attempts.length], ['failed', undefined, FAST_RETRY.maxAttempts]);
     assert.match(d?.error ?? '', /ECONNREFUSED/);
     assert.equal(recordsFor(elsewhere)(bridge.deliveries()).length, 0);

@@ -2,7 +2,7 @@
  * The Eventarc bridge: pulls Cloud Storage notifications and Pub/Sub topics through the
  * official client and POSTs them to functions as binary-mode CloudEvents, at least once.
  * A message is acked only after every route has a final outcome (delivered, failed after
- * retries, or dropped on a 4xx); stopping mid-retry nacks it, so Pub/Sub redelivers it later.
+ * retries, or dropped with retries off); stopping mid-retry nacks it, so Pub/Sub redelivers it later.
  */
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { Logger } from '../../shared/logger.js';
@@ -184,7 +184,7 @@ export class EventarcBridge {
     this.records.push(rec);
     const fields = { event: `eventarc.${rec.outcome}`, ...summary(rec), error: rec.error };
     if (rec.outcome === 'delivered') this.log.info(fields, 'event delivered');
-    else this.log.error(fields, rec.outcome === 'failed' ? `event delivery failed after ${rec.attempts.length} attempts` : 'event dropped: the function answered a non-retryable status');
+    else this.log.error(fields, rec.outcome === 'failed' ? `event delivery failed after ${rec.attempts.length} attempts` : 'event dropped: the delivery failed and retries are off');
     for (const waiter of [...this.waiters]) waiter();
   }
 }
