@@ -117,7 +117,7 @@ resource "google_cloudfunctions2_function" "get_status" {
 
     environment_variables = merge(local.base_env, {
       ALLOWED_ORIGINS          = join(",", var.allowed_origins)
-      DOWNLOAD_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
+      DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
     })
   }
 

@@ -264,3 +264,29 @@ resource "google_cloud_run_v2_service_iam_member" "gateway_invokes_get_status" {
   role     = "roles/run.invoker"
   member   = google_service_account.gateway.member
 }
+
+# --- order fulfilment ---------------------------------------------------------------------
+# A completion event names its outputs (bucket + object); fulfilment reads them with its own
+# identity: objects under jobs/ only (outputs and status documents), not uploads or the cache.
+resource "google_pubsub_subscription_iam_member" "fulfilment_pulls_completions" {
+  for_each = toset(var.fulfilment_members)
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.completions_fulfilment.name
+  role         = "roles/pubsub.subscriber"
+  member       = each.value
+}
+
+resource "google_storage_bucket_iam_member" "fulfilment_reads_outputs" {
+  for_each = toset(var.fulfilment_members)
+
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectViewer"
+  member = each.value
+
+  condition {
+    title       = "job-outputs-only"
+    description = "Objects under jobs/ in the results bucket."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.results.name}/objects/jobs/\")"
+  }
+}

@@ -270,13 +270,35 @@ variable "max_upload_bytes" {
 }
 
 variable "signed_url_ttl_seconds" {
-  description = "Lifetime of the signed upload URLs (createUpload) and download URLs (getStatus)."
+  description = "Lifetime of the signed upload URLs createUpload hands out."
   type        = number
   default     = 900
 
   validation {
     condition     = var.signed_url_ttl_seconds >= 60 && var.signed_url_ttl_seconds <= 604800 && floor(var.signed_url_ttl_seconds) == var.signed_url_ttl_seconds
     error_message = "signed_url_ttl_seconds must be a whole number between 60 and 604800 (7 days, the V4 signed URL limit)."
+  }
+}
+
+variable "download_url_ttl_seconds" {
+  description = "Lifetime of the signed download URLs getStatus returns for finished outputs."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.download_url_ttl_seconds >= 60 && var.download_url_ttl_seconds <= 604800 && floor(var.download_url_ttl_seconds) == var.download_url_ttl_seconds
+    error_message = "download_url_ttl_seconds must be a whole number between 60 and 604800 (7 days, the V4 signed URL limit)."
+  }
+}
+
+variable "fulfilment_members" {
+  description = "Principals of order-fulfilment systems (e.g. serviceAccount:orders@P.iam.gserviceaccount.com): they may pull completions-fulfilment and read the finished outputs under jobs/ in the results bucket, nothing else."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.fulfilment_members : can(regex("^(serviceAccount|user|group|principal|principalSet):.+", m))])
+    error_message = "fulfilment_members must be IAM principals such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com."
   }
 }
 

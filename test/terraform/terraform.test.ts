@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { FunctionsConfig } from '../../functions/config.js';
 import { CLIENT_REF_META, OUTPUTS_META } from '../../functions/upload-metadata.js';
 import { WorkerConfig } from '../../gpu-worker/config.js';
+import { JOBS_PREFIX, outputObjectName } from '../../shared/paths.js';
 import { TERRAFORM_DIR, blocks, child, dynamicContent, isBlock, loadTerraform, one, references, resolveLocal, resource, resourcesOfType, type Block, type Expression } from './hcl.js';
 
 const model = await loadTerraform();
@@ -234,6 +235,21 @@ describe('terraform: access', () => {
       .map(([, b]) => `${String(b['topic'])} ${String(b['role'])}`)
       .sort();
     assert.deepEqual(topics, ['${google_pubsub_topic.completions.name} roles/pubsub.publisher', '${google_pubsub_topic.dead_letter.name} roles/pubsub.publisher']);
+  });
+
+  it('lets fulfilment systems pull their subscription and read job outputs, and nothing more', () => {
+    const pull = resource(model, 'google_pubsub_subscription_iam_member', 'fulfilment_pulls_completions');
+    assert.equal(pull['for_each'], '${toset(var.fulfilment_members)}');
+    assert.equal(pull['subscription'], '${google_pubsub_subscription.completions_fulfilment.name}');
+    assert.equal(pull['role'], 'roles/pubsub.subscriber');
+    const read = resource(model, 'google_storage_bucket_iam_member', 'fulfilment_reads_outputs');
+    assert.equal(read['for_each'], '${toset(var.fulfilment_members)}');
+    assert.equal(read['bucket'], '${google_storage_bucket.results.name}');
+    assert.equal(read['role'], 'roles/storage.objectViewer');
+    // The condition's prefix is where the worker writes outputs (shared/paths.ts), not cache/.
+    const expression = String(one(read['condition'], 'condition')['expression']);
+    assert.ok(expression.includes(`/objects/${JOBS_PREFIX}`), expression);
+    assert.ok(outputObjectName('0'.repeat(32), 'cutout').startsWith(JOBS_PREFIX));
   });
 
   it('lets the Cloud Storage service agent publish events for the storage trigger', () => {

@@ -53,6 +53,8 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
       model_uri: '/models/model.onnx',
       worker_mode: 'pull',
       kms_key_name: 'projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k',
+      fulfilment_members: '["serviceAccount:orders@shop-prod.iam.gserviceaccount.com"]',
+      download_url_ttl_seconds: '3600',
     });
     assert.equal(r.status, 0, r.output);
   });
@@ -98,6 +100,8 @@ describe('terraform variables: validation', { skip: hasTerraform ? false : 'terr
     { name: 'a KMS key that is not a key name', vars: { kms_key_name: 'my-key' }, message: 'kms_key_name must be a full crypto key name' },
     { name: 'a gateway region that is a zone', vars: { gateway_region: 'europe-west1-b' }, message: 'gateway_region must be null (same as region) or a single region' },
     { name: 'a project id with capitals', vars: { project_id: 'Petcutout' }, message: 'project_id must be a Google Cloud project id' },
+    { name: 'a fulfilment member that is not a principal', vars: { fulfilment_members: '["orders@example.iam.gserviceaccount.com"]' }, message: 'fulfilment_members must be IAM principals' },
+    { name: 'a download URL living past the V4 limit', vars: { download_url_ttl_seconds: '700000' }, message: 'download_url_ttl_seconds must be a whole number between 60 and 604800' },
     { name: 'backoff minimum above maximum', vars: { job_retry_backoff_seconds: '{ minimum = 60, maximum = 10 }' }, message: 'job_retry_backoff_seconds must satisfy 0 <= minimum <= maximum <= 600.' },
   ];
   for (const c of rejections) {
