@@ -5,7 +5,14 @@
  *
  *   npx tsx scripts/replay.ts                 # every dead letter waiting on the review subscription
  *   npx tsx scripts/replay.ts JOB_ID ...      # these jobs only (their review copies stay)
+ *   npx tsx scripts/replay.ts --stuck 60      # jobs queued or processing for over 60 minutes
  *   options: --subscription NAME (default <DEAD_LETTER_TOPIC>-review) --idle SECONDS (default 5)
+ *
+ * `--stuck` is the sweep for jobs whose message went missing: a finalize whose publish kept
+ * failing until Eventarc gave up (24 h), or a message that outlived its retention. It lists
+ * the status documents and publishes the JobMessage again for each job still `queued` or
+ * `processing` whose last change is older than the given minutes (pick more than the slowest
+ * job plus the retry window, so live jobs are left alone; a duplicate is harmless anyway).
  *
  * A job is replayed only when onDeadLetter ended it (`failed` with `dead_lettered`): its
  * status document goes back to `queued` (compare-and-swap, the transition recorded) and its
@@ -32,9 +39,10 @@ import type { JobMessage } from '../schemas/job.js';
 import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, ConfigError, fields, parseConfig, type Env } from '../shared/config.js';
 import { isJobId } from '../shared/ids.js';
+import { JOBS_PREFIX } from '../shared/paths.js';
 import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
 
-const USAGE = 'usage: replay [JOB_ID ...] [--subscription NAME] [--idle SECONDS]';
+const USAGE = 'usage: replay [JOB_ID ...] [--subscription NAME] [--idle SECONDS] | --stuck MINUTES';
 
 export class ReplayUsageError extends Error {
   override readonly name = 'ReplayUsageError';
@@ -44,6 +52,8 @@ export interface ReplayOptions {
   jobIds: string[];
   subscription?: string;
   idleSeconds: number;
+  /** Sweep mode: jobs unchanged for this many minutes while queued or processing. */
+  stuckMinutes?: number;
 }
 
 /** @example parseReplayArgs(['--idle', '10']) // { jobIds: [], idleSeconds: 10 } */
@@ -51,6 +61,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
   const jobIds: string[] = [];
   let subscription: string | undefined;
   let idleSeconds = 5;
+  let stuckMinutes: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -63,13 +74,18 @@ export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
       const v = value();
       idleSeconds = Number(v);
       if (!Number.isInteger(idleSeconds) || idleSeconds < 1 || idleSeconds > 600) throw new ReplayUsageError(`--idle expects whole seconds from 1 to 600, got ${v}`);
+    } else if (arg === '--stuck') {
+      const v = value();
+      stuckMinutes = Number(v);
+      if (!Number.isFinite(stuckMinutes) || stuckMinutes < 0) throw new ReplayUsageError(`--stuck expects minutes (0 or more), got ${v}`);
     } else if (arg === '--help' || arg === '-h') throw new ReplayUsageError(USAGE);
     else if (arg.startsWith('--')) throw new ReplayUsageError(`unknown option ${arg}\n${USAGE}`);
     else if (isJobId(arg)) jobIds.push(arg);
     else throw new ReplayUsageError(`${arg} is not a job id (32 lower-case hex digits)\n${USAGE}`);
   }
-  if (subscription !== undefined && jobIds.length > 0) throw new ReplayUsageError(`give job ids or --subscription, not both\n${USAGE}`);
-  return { jobIds, ...(subscription !== undefined ? { subscription } : {}), idleSeconds };
+  const modes = [jobIds.length > 0, subscription !== undefined, stuckMinutes !== undefined].filter(Boolean).length;
+  if (modes > 1) throw new ReplayUsageError(`give one of: job ids, --subscription, --stuck\n${USAGE}`);
+  return { jobIds, ...(subscription !== undefined ? { subscription } : {}), idleSeconds, ...(stuckMinutes !== undefined ? { stuckMinutes } : {}) };
 }
 
 export type ReplayOutcome =
@@ -113,6 +129,34 @@ export async function replayJob(deps: { statuses: StatusStore; publish: (message
   if (doc.state === 'failed') return { jobId, outcome: 'left', detail: `failed for its input (${doc.error?.code ?? 'no code'}): a replay cannot change that` };
   return { jobId, outcome: 'left', detail: `still ${doc.state}: not dead-lettered` };
 }
+
+/**
+ * The sweep: every job still `queued` or `processing` whose last change is older than
+ * `olderThanMs` gets its JobMessage published again (the document is not touched: the worker
+ * claims it as usual). `jobIds` lists the jobs that have a status document.
+ * @example await sweepStuck({ statuses, publish, now }, await listJobIds(), 60 * 60_000)
+ */
+export async function sweepStuck(deps: { statuses: StatusStore; publish: (message: JobMessage) => Promise<string>; now: () => Date }, jobIds: readonly string[], olderThanMs: number): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  const cutoff = deps.now().getTime() - olderThanMs;
+  for (const jobId of jobIds) {
+    const doc = (await deps.statuses.get(jobId))?.doc;
+    if (!doc || (doc.state !== 'queued' && doc.state !== 'processing')) continue;
+    const since = Date.parse(doc.updatedAt);
+    if (since > cutoff) continue;
+    const minutes = Math.round((deps.now().getTime() - since) / 60_000);
+    const messageId = await deps.publish(jobMessageFor(doc));
+    results.push({ jobId, outcome: 'replayed', detail: `${doc.state} for ${minutes} min; published again as message ${messageId}` });
+  }
+  return results;
+}
+
+/** Job ids of every status document in the results bucket (`jobs/{jobId}/status.json`). */
+async function listJobIds(storage: Storage, bucket: string): Promise<string[]> {
+  const [files] = await storage.bucket(bucket).getFiles({ prefix: JOBS_PREFIX, autoPaginate: true });
+  return files.map((f) => STATUS_NAME.exec(f.name)?.[1]).filter((id): id is string => id !== undefined && isJobId(id));
+}
+const STATUS_NAME = /^jobs\/([0-9a-f]{32})\/status\.json$/;
 
 /** The job a dead letter is about: its JobMessage's id, or the `jobId` attribute of one that does not parse. */
 function jobIdOf(message: Message): string | undefined {
@@ -203,7 +247,11 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
   };
   let results: ReplayResult[];
   try {
-    if (options.jobIds.length > 0) {
+    if (options.stuckMinutes !== undefined) {
+      out(`replay: jobs queued or processing for over ${options.stuckMinutes} min in gs://${cfg.RESULTS_BUCKET}/${JOBS_PREFIX}`);
+      results = await sweepStuck({ statuses, publish: (m) => publishJob(publisher, cfg.JOBS_TOPIC, m), now: () => new Date() }, await listJobIds(storage, cfg.RESULTS_BUCKET), options.stuckMinutes * 60_000);
+      for (const r of results) out(`  ${r.jobId}: ${r.outcome} (${r.detail})`);
+    } else if (options.jobIds.length > 0) {
       results = [];
       for (const id of new Set(options.jobIds)) results.push(await replay(id));
     } else {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { StatusResponse } from '../../schemas/status.js';
 import { statusObjectName } from '../../shared/paths.js';
+import { createStatusStore, gcsDocObjects, newStatus } from '../../shared/status-store.js';
 import { pollUntilTerminal, getStatus, uploadLikeABrowser } from './support/browser.js';
 import { JobsTap } from './support/jobs-tap.js';
 import { Stack } from './support/stack.js';
@@ -218,6 +220,29 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
     assert.match(byId.stdout, /already succeeded/);
     await fixed.stop();
     await stack.pubsub.subscription(review).delete();
+  });
+
+  it('the stuck-job sweep publishes again a job whose message went missing, and the job finishes', async () => {
+    const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
+    await worker.waitReady();
+    // A job as if its finalize had created the document 2 h ago and every publish had failed:
+    // the original sits outside uploads/ and batch/, so no trigger runs for it.
+    const bytes = await photo('opencv-butterfly.jpg');
+    const file = stack.storage.bucket(stack.cloud.uploadsBucket).file(`elsewhere/${Date.now()}.jpg`);
+    await file.save(bytes, { resumable: false, contentType: 'image/jpeg' });
+    const jobId = randomBytes(16).toString('hex');
+    const { width, height } = await sharp(bytes).metadata();
+    const source = { bucket: stack.cloud.uploadsBucket, name: file.name, generation: String(file.metadata.generation), md5Hash: String(file.metadata.md5Hash), contentType: 'image/jpeg' as const, size: bytes.length, width: width!, height: height! };
+    const statuses = createStatusStore(gcsDocObjects(stack.storage.bucket(stack.cloud.resultsBucket)));
+    await statuses.create(newStatus({ jobId, state: 'queued', trigger: 'batch', source, outputsRequested: ['cutout', 'mask'] }, new Date(Date.now() - 2 * 3600_000)));
+
+    const r = await runScript('scripts/replay.ts', ['--stuck', '60'], stack.cloud.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${jobId}\treplayed\tqueued for 12\\d min`, 'm'));
+    assert.match(r.stdout, /replay: 1 replayed/);
+    const status = await waitForState(stack, jobId, 'succeeded', 60_000);
+    assert.deepEqual(status.outputs?.map((o) => [o.kind, o.width, o.height]), [['cutout', width, height], ['mask', width, height]]);
+    await worker.stop();
   });
 
   it('a rejected upload produces a rejected event and no job', async () => {

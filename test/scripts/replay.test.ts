@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobMessage } from '../../schemas/job.js';
 import type { JobStatus } from '../../schemas/status.js';
-import { main, parseReplayArgs, replayJob, ReplayUsageError } from '../../scripts/replay.js';
+import { main, parseReplayArgs, replayJob, ReplayUsageError, sweepStuck } from '../../scripts/replay.js';
 import { newStatus, transition } from '../../shared/status-store.js';
 import { fakeStatusStore } from '../gpu-worker/service/fakes.js';
 
@@ -93,18 +93,41 @@ describe('replay: one job', () => {
   });
 });
 
+describe('replay --stuck: the sweep for jobs whose message went missing', () => {
+  const other = (id: string, doc: JobStatus): JobStatus => ({ ...doc, jobId: id, source: { ...doc.source, name: `uploads/${id}/original` } });
+  it('publishes again every job queued or processing since before the cutoff, and touches nothing else', async () => {
+    const { store } = fakeStatusStore();
+    const published: JobMessage[] = [];
+    const ids = { oldQueued: '1'.repeat(32), oldProcessing: '2'.repeat(32), freshQueued: '3'.repeat(32), oldSucceeded: '4'.repeat(32), oldFailed: '5'.repeat(32) };
+    await store.create(other(ids.oldQueued, queued()));
+    await store.create(other(ids.oldProcessing, transition(queued(), 'processing', T0)));
+    await store.create(other(ids.freshQueued, newStatus({ jobId: ids.freshQueued, state: 'queued', trigger: 'upload', source, outputsRequested: ['cutout'] }, new Date(LATER.getTime() - 5 * 60_000))));
+    await store.create(other(ids.oldSucceeded, transition(queued(), 'succeeded', T0)));
+    await store.create(other(ids.oldFailed, failedWith('dead_lettered')));
+    const before = await Promise.all(Object.values(ids).map(async (id) => (await store.get(id))?.generation));
+    const results = await sweepStuck({ statuses: store, publish: async (m) => (published.push(m), String(published.length)), now: () => LATER }, [...Object.values(ids), 'f'.repeat(32)], 30 * 60_000);
+    assert.deepEqual(results.map((r) => [r.jobId, r.outcome]), [[ids.oldQueued, 'replayed'], [ids.oldProcessing, 'replayed']]);
+    assert.match(results[0]!.detail, /queued for 60 min/);
+    assert.deepEqual(published.map((m) => m.jobId), [ids.oldQueued, ids.oldProcessing]);
+    assert.deepEqual(await Promise.all(Object.values(ids).map(async (id) => (await store.get(id))?.generation)), before, 'no document changed');
+  });
+});
+
 describe('replay: arguments', () => {
   it('takes job ids, or drains the review subscription', () => {
     assert.deepEqual(parseReplayArgs([]), { jobIds: [], idleSeconds: 5 });
     assert.deepEqual(parseReplayArgs([JOB, '--idle', '20']), { jobIds: [JOB], idleSeconds: 20 });
     assert.deepEqual(parseReplayArgs(['--subscription', 'dl-review']), { jobIds: [], subscription: 'dl-review', idleSeconds: 5 });
+    assert.deepEqual(parseReplayArgs(['--stuck', '90']), { jobIds: [], idleSeconds: 5, stuckMinutes: 90 });
   });
   for (const [argv, message] of [
     [['not-a-job'], /is not a job id/],
     [[JOB.toUpperCase()], /is not a job id/],
     [['--idle', '0'], /--idle expects/],
     [['--subscription'], /needs a value/],
-    [[JOB, '--subscription', 'x'], /not both/],
+    [[JOB, '--subscription', 'x'], /give one of/],
+    [[JOB, '--stuck', '60'], /give one of/],
+    [['--stuck', '-1'], /--stuck expects minutes/],
     [['--all'], /unknown option --all/],
   ] as const) {
     it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseReplayArgs(argv), (err: unknown) => err instanceof ReplayUsageError && message.test(err.message)));

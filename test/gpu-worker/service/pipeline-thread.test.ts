@@ -11,7 +11,7 @@ describe('pipeline thread: the pipeline off the main thread', () => {
     const crashes: Error[] = [];
     const p = await startPipelineThread({ entry: ENTRY, config: {}, onCrash: (e) => crashes.push(e) });
     try {
-      assert.deepEqual(p.model, { id: 'fake-model', provider: 'cpu', sha256: 'a'.repeat(64) });
+      assert.deepEqual(p.model, { id: 'fake-model', provider: 'cpu', sha256: 'a'.repeat(64), rendering: 'render-test' }, 'the whole descriptor crosses the thread, rendering (a cache key part) included');
       const bytes = Buffer.from('photo');
       const r = await p.process({ jobId: 'j1', bytes, outputs: ['cutout', 'mask'] });
       assert.deepEqual(r.outputs.map((o) => o.kind), ['cutout', 'mask']);
