@@ -158,14 +158,25 @@ async function tinySection(): Promise<void> {
     const warm = await latencyRounds(stack, Math.max(2, Math.floor(ROUNDS / 2)), async () => same);
     row('tiny: PUT end -> event, cache hit, p50', `${pct(warm, 50).toFixed(0)} ms`);
 
+    // Baseline from this run: every job rendering at once (RENDER_CONCURRENCY=4, as before the
+    // first-come-first-served render gate), same rounds, new photos.
+    await stack.stopWorkers();
+    await (await stack.startWorker({ RENDER_CONCURRENCY: String(CONCURRENT) })).waitReady();
+    await latencyRounds(stack, 1, (i) => photo25(8900 + i));
+    const allAtOnce = await latencyRounds(stack, ROUNDS, (i) => photo25(9000 + i));
+    row(`tiny:   baseline, all ${CONCURRENT} rendered at once (RENDER_CONCURRENCY=${CONCURRENT}): PUT end -> event, p50 / p99`, `${pct(allAtOnce, 50).toFixed(0)} / ${pct(allAtOnce, 99).toFixed(0)} ms`);
+    await stack.stopWorkers();
+    const rssWorker = await stack.startWorker();
+    await rssWorker.waitReady();
+
     // RSS over many jobs: sampled after each batch of CONCURRENT.
-    const samples: number[] = [rssMb(worker.pid)];
+    const samples: number[] = [rssMb(rssWorker.pid)];
     const t0 = performance.now();
     let n = 0;
     while (n < RSS_JOBS) {
       await latencyRounds(stack, 1, () => photo25(5000 + n++));
       n += CONCURRENT - 1;
-      samples.push(rssMb(worker.pid));
+      samples.push(rssMb(rssWorker.pid));
     }
     const tenth = Math.max(1, Math.floor(samples.length / 10));
     const early = Math.max(...samples.slice(tenth, 2 * tenth));
@@ -210,7 +221,7 @@ async function breakdown(stack: Stack, samples: Sample[], prefix = 'tiny:  '): P
     add('c. queued stamp -> function answered (create, publish, label)', rec && queued !== undefined ? rec.finishedAt - queued : undefined);
     add('d. function answered -> worker claims (jobs delivery + status read)', rec && processing !== undefined ? processing - rec.finishedAt : undefined);
     const t = doc.timingsMs ?? {};
-    for (const stage of ['download', 'cache', 'decode', 'preprocess', 'queue', 'infer', 'postprocess', 'refine', 'encode', 'upload']) add(`e. worker ${stage}`, t[stage]);
+    for (const stage of ['download', 'cache', 'decode', 'preprocess', 'queue', 'infer', 'render_queue', 'postprocess', 'refine', 'encode', 'upload']) add(`e. worker ${stage}`, t[stage]);
     add('e. worker total (download -> outputs written)', t['total']);
     add('f. claimed -> succeeded stamp (claim write + worker total)', processing !== undefined && succeeded !== undefined ? succeeded - processing : undefined);
     add('g. succeeded stamp -> event received (CAS write, publish, delivery)', succeeded !== undefined ? s.receivedAt - succeeded : undefined);

@@ -41,6 +41,13 @@ export const ModelConfig = z.object({
    * ~1 GB more resident with ISNet (peak 2.65 GB vs 1.67 GB on a 12 MP photo), so off.
    */
   CPU_MEM_ARENA: fields.bool().default(false),
+  /**
+   * Jobs rendered (alpha at full size, refinement, encoding) at once, first come first served;
+   * 0 = one per two cores (a render keeps about two cores busy). Inference and I/O are not
+   * limited by it. Fewer at once means jobs that left inference together finish one after
+   * another instead of all at the end.
+   */
+  RENDER_CONCURRENCY: fields.int(0, 64).default(0),
   /** Foreground colour estimation on the alpha edge (removes halos; costs ~50 ms per 12 MP). */
   REFINE_FOREGROUND: fields.bool().default(true),
   /** Decoding refuses larger images (pixel bombs); 64 MP covers every phone camera in use. */

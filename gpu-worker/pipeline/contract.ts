@@ -36,7 +36,7 @@ export interface ModelDescriptor {
 
 export interface ProcessResult {
   outputs: RenderedOutput[];
-  /** Milliseconds per stage: decode, preprocess, queue, infer, postprocess, refine, encode. */
+  /** Milliseconds per stage: decode, preprocess, queue, infer, render_queue, postprocess, refine, encode. */
   timingsMs: Record<string, number>;
   /** How many images shared the inference run of this one. */
   batchSize: number;

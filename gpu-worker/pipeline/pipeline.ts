@@ -5,6 +5,7 @@ import type { ModelConfig } from '../model/config.js';
 import { loadModel, type LoadedModel, type LoadModelConfig, type LoadModelDeps } from '../model/load.js';
 import type { ModelLogger } from '../model/runtime.js';
 import { InferenceBatcher } from './batcher.js';
+import { FifoGate } from './gate.js';
 import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } from './contract.js';
 import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';
@@ -17,12 +18,14 @@ export interface PipelineOptions {
   batchWaitMs: number;
   /** Foreground colour estimation on the alpha edge. */
   refine: boolean;
+  /** Renders at once (FIFO); 0 or absent = one per two cores. */
+  renderConcurrency?: number;
   limitInputPixels: number;
   logger?: ModelLogger;
 }
 
 /** Everything `createImagePipeline` reads: the ModelConfig fragment (or a subset of it). */
-export type ImagePipelineConfig = LoadModelConfig & Pick<ModelConfig, 'MAX_BATCH_SIZE' | 'BATCH_WAIT_MS' | 'REFINE_FOREGROUND' | 'MAX_INPUT_PIXELS'>;
+export type ImagePipelineConfig = LoadModelConfig & Pick<ModelConfig, 'MAX_BATCH_SIZE' | 'BATCH_WAIT_MS' | 'REFINE_FOREGROUND' | 'MAX_INPUT_PIXELS'> & Partial<Pick<ModelConfig, 'RENDER_CONCURRENCY'>>;
 
 /** The pipeline plus the loaded model, for callers that want the session (benchmarks, readiness). */
 export interface LoadedImagePipeline extends ImagePipeline {
@@ -58,6 +61,7 @@ export async function createImagePipeline(config: ImagePipelineConfig, deps: Loa
     batchWaitMs: config.BATCH_WAIT_MS,
     refine: config.REFINE_FOREGROUND,
     limitInputPixels: config.MAX_INPUT_PIXELS,
+    ...(config.RENDER_CONCURRENCY ? { renderConcurrency: config.RENDER_CONCURRENCY } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
 }
@@ -80,6 +84,7 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
     },
     { maxBatchSize, maxWaitMs: maxBatchSize > 1 ? options.batchWaitMs : 0 },
   );
+  const renders = new FifoGate(options.renderConcurrency || Math.max(1, Math.floor(availableParallelism() / 2)));
   const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine) };
   let closed = false;
 
@@ -107,9 +112,13 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       timingsMs['queue'] = Math.round(queueMs * 10) / 10;
       timingsMs['infer'] = Math.round(result.inferMs * 10) / 10;
       mark = performance.now();
-      stage = 'postprocess';
+      stage = 'render_queue';
       const next: Record<RenderStage, string> = { postprocess: 'refine', refine: 'encode', encode: 'done' };
-      const outputs = await renderOutputs({ image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine }, (done) => lap(done, next[done]));
+      const outputs = await renders.run(() => {
+        // Waiting for a render slot is its own stage, so a job's timings add up to its wall time.
+        lap('render_queue', 'postprocess');
+        return renderOutputs({ image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine }, (done) => lap(done, next[done]));
+      });
       timingsMs['total'] = Math.round((performance.now() - started) * 10) / 10;
       return { outputs, timingsMs, batchSize };
     } catch (err) {

@@ -48,7 +48,7 @@ describe('createImagePipeline / pipelineForModel with a tiny model', () => {
       assert.equal(meta.exif, undefined);
       assert.equal(meta.orientation, undefined);
     }
-    for (const stage of ['decode', 'preprocess', 'queue', 'infer', 'postprocess', 'refine', 'encode', 'total']) {
+    for (const stage of ['decode', 'preprocess', 'queue', 'infer', 'render_queue', 'postprocess', 'refine', 'encode', 'total']) {
       assert.equal(typeof result.timingsMs[stage], 'number', stage);
     }
   });
@@ -89,6 +89,26 @@ describe('createImagePipeline / pipelineForModel with a tiny model', () => {
       assert.equal(ok.status, 'fulfilled');
       const queued = (ok as PromiseFulfilledResult<ProcessResult>).value.timingsMs['queue']!;
       assert.ok(queued < 1000, `next to a failed decode, queued ${queued} ms`);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('jobs that leave inference together are rendered one after another in order, not all at the end (renderConcurrency 1)', async () => {
+    // A long batch wait, so the three share one inference and leave it together.
+    const p = pipelineForModel(await loadTinyModel({ size: 32 }), { ...OPTIONS, batchWaitMs: 5_000, renderConcurrency: 1 });
+    try {
+      const big = await sharp(photo('opencv-baboon.jpg')).resize(1600, 1600).jpeg().toBuffer();
+      const finished: ProcessResult[] = [];
+      const results = await Promise.all([0, 1, 2].map((i) => p.process({ jobId: String(i).repeat(32), bytes: big, outputs: ['cutout', 'mask'] }).then((r) => (finished.push(r), r))));
+      assert.deepEqual(results.map((r) => r.batchSize), [3, 3, 3]);
+      // In the order they finished, each waited for the renders ahead of it, and that wait is in its timings.
+      const waits = finished.map((r) => r.timingsMs['render_queue']!);
+      const renders = finished.map((r) => r.timingsMs['postprocess']! + r.timingsMs['refine']! + r.timingsMs['encode']!);
+      assert.ok(waits[0]! < 50, `the first waited ${waits[0]} ms`);
+      // (A job's clock starts when its own continuation runs, after the synchronous start of the
+      // render ahead of it, so a wait reads somewhat short of the renders it sat behind.)
+      assert.ok(waits[1]! >= 0.7 * renders[0]! && waits[2]! >= 0.7 * (renders[0]! + renders[1]!), `render waits ${waits.join(', ')} ms for renders of ${renders.join(', ')} ms`);
     } finally {
       await p.close();
     }
