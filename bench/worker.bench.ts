@@ -9,7 +9,7 @@
  *  4. ISNet: worker throughput against bare `session.run` in the same run (before and after);
  *  5. worker RSS over many jobs (tiny model; ISNet for fewer jobs, CPU-bound here).
  * Arguments (all optional): --rounds=10 (latency rounds of 4) --rss-jobs=300 --isnet-jobs=16
- * --segments=3 --segment-jobs=8 (the ISNet backlog measure, each segment between bare runs)
+ * --segments=2 --segment-jobs=24 (the ISNet backlog measure, each segment between bare runs; short segments are dominated by the first job's latency)
  * --only=tiny|isnet|bundle --breakdown=off (the per-segment latency rows).
  */
 import { spawn } from 'node:child_process';
@@ -33,8 +33,8 @@ const RSS_JOBS = Number(args.get('rss-jobs') ?? 300);
 const ISNET_JOBS = Number(args.get('isnet-jobs') ?? 16);
 const BREAKDOWN = args.get('breakdown') !== 'off';
 /** The ISNet backlog measure: segments of jobs, each between two bare measurements. */
-const SEGMENTS = Number(args.get('segments') ?? 3);
-const SEGMENT_JOBS = Number(args.get('segment-jobs') ?? 8);
+const SEGMENTS = Number(args.get('segments') ?? 2);
+const SEGMENT_JOBS = Number(args.get('segment-jobs') ?? 24);
 const SEGMENT_BARE_RUNS = 4;
 const CONCURRENT = 4;
 const rows: Array<[string, string, string]> = [];
