@@ -5,7 +5,7 @@ import type { ModelConfig } from '../model/config.js';
 import { loadModel, type LoadedModel, type LoadModelConfig, type LoadModelDeps } from '../model/load.js';
 import type { ModelLogger } from '../model/runtime.js';
 import { InferenceBatcher } from './batcher.js';
-import { FifoGate } from './gate.js';
+import { FifoGate } from '../../shared/fifo-gate.js';
 import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } from './contract.js';
 import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';

@@ -1,3 +1,4 @@
+import { FifoGate } from '../../shared/fifo-gate.js';
 import type { JobHandler } from './job-handler.js';
 import type { Delivery, Verdict } from './ports.js';
 
@@ -22,17 +23,17 @@ interface InFlight {
  */
 export class Dispatcher {
   private readonly inFlight = new Set<InFlight>();
-  private readonly waiting: Array<(go: boolean) => void> = [];
-  /** Slots taken: running jobs plus slots handed to a waiting delivery that has not started yet. */
-  private taken = 0;
+  /** Slots: running jobs plus slots handed to a waiting delivery that has not started yet. */
+  private readonly slots: FifoGate;
   private draining = false;
 
   constructor(
     private readonly handler: JobHandler,
     private readonly onCountChange: (count: number) => void = () => {},
-    private readonly maxConcurrent = Number.POSITIVE_INFINITY,
+    maxConcurrent = Number.POSITIVE_INFINITY,
   ) {
     if (!(maxConcurrent >= 1)) throw new Error(`maxConcurrent must be at least 1, got ${maxConcurrent}`);
+    this.slots = new FifoGate(maxConcurrent);
   }
 
   get size(): number {
@@ -41,7 +42,7 @@ export class Dispatcher {
 
   /** Deliveries waiting for a free slot. */
   get queued(): number {
-    return this.waiting.length;
+    return this.slots.queued;
   }
 
   get isDraining(): boolean {
@@ -50,13 +51,10 @@ export class Dispatcher {
 
   dispatch(delivery: Delivery): Promise<Verdict> {
     if (this.draining) return Promise.resolve('nack');
-    if (this.taken < this.maxConcurrent) {
-      this.taken++;
-      return this.run(delivery);
-    }
-    // A finishing job hands its slot over (taken stays the same), so nothing can overtake.
-    // If shutdown begins while it waits, it never started: Pub/Sub gets it back at once.
-    return new Promise<boolean>((resolve) => this.waiting.push(resolve)).then((go) => (go ? this.run(delivery) : 'nack'));
+    if (this.slots.tryAcquire()) return this.run(delivery);
+    // A finishing job hands its slot over, so nothing can overtake. If shutdown begins while
+    // it waits, it never started: Pub/Sub gets it back at once.
+    return this.slots.acquire().then((go) => (go ? this.run(delivery) : 'nack'));
   }
 
   private run(delivery: Delivery): Promise<Verdict> {
@@ -70,10 +68,8 @@ export class Dispatcher {
     const settled = work.finally(() => {
       this.inFlight.delete(entry);
       this.onCountChange(this.inFlight.size);
-      // Hand the slot to the next waiting delivery (none start while draining), else free it.
-      const next = this.draining ? undefined : this.waiting.shift();
-      if (next) next(true);
-      else this.taken--;
+      // To the next waiting delivery (none start while draining: the gate is closed), else freed.
+      this.slots.release();
     });
     return Promise.race([settled, abandoned]);
   }
@@ -81,7 +77,7 @@ export class Dispatcher {
   /** Stop taking jobs; resolve once all in-flight jobs ended or `graceMs` passed (the rest are nacked). */
   async drain(graceMs: number): Promise<{ finished: number; abandoned: number }> {
     this.draining = true;
-    for (const release of this.waiting.splice(0)) release(false);
+    this.slots.close();
     const running = [...this.inFlight];
     if (running.length === 0) return { finished: 0, abandoned: 0 };
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FifoGate } from '../../../gpu-worker/pipeline/gate.js';
+import { FifoGate } from '../../shared/fifo-gate.js';
 
 /** A task the test finishes by hand, recording when it started. */
 function task(log: string[], name: string) {
@@ -67,8 +67,38 @@ describe('FifoGate', () => {
     c.finish();
   });
 
-  it('refuses a limit below one', () => {
+  it('close refuses the waiting and later requests; held slots are released as usual', async () => {
+    const log: string[] = [];
+    const gate = new FifoGate(1);
+    const a = task(log, 'a');
+    const ra = gate.run(a.work);
+    const waiting = gate.acquire();
+    gate.close();
+    assert.equal(await waiting, false);
+    assert.equal(await gate.acquire(), false);
+    assert.equal(gate.tryAcquire(), false);
+    await assert.rejects(gate.run(async () => 'never'), /closed/);
+    a.finish();
+    await ra;
+    assert.deepEqual([gate.running, gate.queued, log], [0, 0, ['start a']]);
+  });
+
+  it('tryAcquire takes a free slot at once, and never one somebody waits for', async () => {
+    const gate = new FifoGate(1);
+    assert.equal(gate.tryAcquire(), true);
+    const next = gate.acquire();
+    assert.equal(gate.tryAcquire(), false);
+    gate.release();
+    assert.equal(await next, true);
+    assert.equal(gate.tryAcquire(), false, 'the slot went to the waiting request');
+    gate.release();
+    assert.equal(gate.running, 0);
+  });
+
+  it('refuses a limit below one; Infinity means no limit', () => {
     assert.throws(() => new FifoGate(0), /whole number >= 1/);
     assert.throws(() => new FifoGate(1.5), /whole number >= 1/);
+    const open = new FifoGate(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 1000; i++) assert.equal(open.tryAcquire(), true);
   });
 });
