@@ -1,5 +1,5 @@
 import { JobMessage } from '../schemas/job.js';
-import { isJobId } from '../shared/ids.js';
+import { jobIdIn } from '../shared/ids.js';
 import { isTerminal, newStatus, transition, type StoredStatus } from '../shared/status-store.js';
 import type { JobStatus } from '../schemas/status.js';
 import type { Deps } from './deps.js';
@@ -33,7 +33,7 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
     const payload = decode(message.data);
     const job = JobMessage.safeParse(payload);
     // A message that is not a valid JobMessage may still name its job: fail that job rather than lose it.
-    const jobId = job.success ? job.data.jobId : jobIdOf(payload);
+    const jobId = job.success ? job.data.jobId : jobIdIn(payload);
     if (jobId === undefined) {
       baseLog.error({ event: 'deadletter.unparseable', messageId: message.messageId }, 'dead-lettered message names no job; acknowledging');
       return 'ignored';
@@ -92,9 +92,4 @@ function decode(data: string | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-function jobIdOf(payload: unknown): string | undefined {
-  const id = typeof payload === 'object' && payload !== null ? (payload as { jobId?: unknown }).jobId : undefined;
-  return typeof id === 'string' && isJobId(id) ? id : undefined;
 }

@@ -38,7 +38,7 @@ import { jobMessageFor, publishJob } from '../functions/publish.js';
 import type { JobMessage } from '../schemas/job.js';
 import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, ConfigError, fields, parseConfig, type Env } from '../shared/config.js';
-import { isJobId } from '../shared/ids.js';
+import { isJobId, jobIdIn } from '../shared/ids.js';
 import { JOBS_PREFIX } from '../shared/paths.js';
 import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
 
@@ -161,8 +161,8 @@ const STATUS_NAME = /^jobs\/([0-9a-f]{32})\/status\.json$/;
 /** The job a dead letter is about: its JobMessage's id, or the `jobId` attribute of one that does not parse. */
 function jobIdOf(message: Message): string | undefined {
   try {
-    const id = (JSON.parse(message.data.toString('utf8')) as { jobId?: unknown }).jobId;
-    if (typeof id === 'string' && isJobId(id)) return id;
+    const id = jobIdIn(JSON.parse(message.data.toString('utf8')));
+    if (id !== undefined) return id;
   } catch {
     // fall through to the attribute
   }

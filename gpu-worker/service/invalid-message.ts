@@ -1,4 +1,4 @@
-import { JOB_ID_PATTERN } from '../../schemas/common.js';
+import { jobIdIn } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { StatusStore } from '../../shared/status-store.js';
 import type { CompletionPublisher } from './completion-publisher.js';
@@ -45,9 +45,7 @@ async function failNamedJob(deps: Deps, jobId: string, reason: string, now: () =
 
 function looseJobId(data: Buffer): string | undefined {
   try {
-    const raw: unknown = JSON.parse(data.toString('utf8'));
-    const id = typeof raw === 'object' && raw !== null ? (raw as { jobId?: unknown }).jobId : undefined;
-    return typeof id === 'string' && JOB_ID_PATTERN.test(id) ? id : undefined;
+    return jobIdIn(JSON.parse(data.toString('utf8')));
   } catch {
     return undefined;
   }
