@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { OutputKind } from '../../schemas/common.js';
 import type { RenderedOutput } from './contract.js';
 import type { RgbImage } from './decode.js';
+import { settleAll } from '../../shared/settle-all.js';
 import { bandLookup, cellMeans, type ColourGrid } from './refine.js';
 
 /**
@@ -180,15 +181,4 @@ export async function encodeOutputs(kinds: readonly OutputKind[], src: OutputSou
   const done = await settleAll(order.map((k) => encodeOutput(k, src)));
   // Same order as requested, whatever order the encodes ran in.
   return kinds.map((k) => done.find((o) => o.kind === k)!);
-}
-
-/**
- * Promise.all that lets every encode finish (or fail) before rejecting, so no native
- * encode is still writing into memory the caller is about to drop or reuse.
- */
-export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

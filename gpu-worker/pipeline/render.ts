@@ -3,7 +3,8 @@ import type { ModelSpec } from '../model/spec.js';
 import type { RenderedOutput } from './contract.js';
 import type { RgbImage } from './decode.js';
 import type { SaliencyMap } from './infer.js';
-import { composeRgba, encodeOutput, settleAll, type OutputSources } from './outputs.js';
+import { settleAll } from '../../shared/settle-all.js';
+import { composeRgba, encodeOutput, type OutputSources } from './outputs.js';
 import { mapToAlpha, upsampleAlpha } from './postprocess.js';
 import { colourGrid } from './refine.js';
 

@@ -5,6 +5,7 @@ import type { OutputObject } from '../../schemas/status.js';
 import { classify } from '../../shared/errors.js';
 import { CACHE_PREFIX, cacheObjectName, outputObjectName } from '../../shared/paths.js';
 import type { RenderedOutput } from '../pipeline/contract.js';
+import { settleAll } from '../../shared/settle-all.js';
 import type { BlobStore } from './ports.js';
 
 /**
@@ -81,19 +82,20 @@ export class OutputCache {
   async restore(hit: CacheHit, jobId: string, wanted: readonly OutputKind[]): Promise<OutputObject[] | undefined> {
     const byKind = new Map(hit.entries.map((e) => [e.kind, e]));
     if (!wanted.every((k) => byKind.has(k))) return undefined;
-    // Every copy settles before the answer, so none lands on a name the rendering writes next.
-    const copies = await Promise.allSettled(
-      wanted.map(async (kind): Promise<OutputObject> => {
-        const e = byKind.get(kind) as ManifestEntry;
-        const name = outputObjectName(jobId, kind);
-        await this.store.copy(this.bucket, cacheObjectName(hit.key, kind), name);
-        return { kind, bucket: this.bucket, name, contentType: e.contentType, size: e.size, width: e.width, height: e.height };
-      }),
-    );
-    const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-    if (!failed) return copies.map((c) => (c as PromiseFulfilledResult<OutputObject>).value);
-    if (classify(failed.reason).code === 'not_found') return undefined;
-    throw failed.reason;
+    try {
+      // Every copy settles before the answer, so none lands on a name the rendering writes next.
+      return await settleAll(
+        wanted.map(async (kind) => {
+          const e = byKind.get(kind) as ManifestEntry;
+          const name = outputObjectName(jobId, kind);
+          await this.store.copy(this.bucket, cacheObjectName(hit.key, kind), name);
+          return { kind, bucket: this.bucket, name, contentType: e.contentType, size: e.size, width: e.width, height: e.height };
+        }),
+      );
+    } catch (err) {
+      if (classify(err).code === 'not_found') return undefined;
+      throw err;
+    }
   }
 
   /**
