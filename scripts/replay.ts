@@ -39,7 +39,7 @@ import type { JobMessage } from '../schemas/job.js';
 import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, ConfigError, fields, parseConfig, type Env } from '../shared/config.js';
 import { isJobId, jobIdIn } from '../shared/ids.js';
-import { JOBS_PREFIX } from '../shared/paths.js';
+import { JOBS_PREFIX, statusObjectName } from '../shared/paths.js';
 import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
 
 const USAGE = 'usage: replay [JOB_ID ...] [--subscription NAME] [--idle SECONDS] | --stuck MINUTES';
@@ -154,9 +154,13 @@ export async function sweepStuck(deps: { statuses: StatusStore; publish: (messag
 /** Job ids of every status document in the results bucket (`jobs/{jobId}/status.json`). */
 async function listJobIds(storage: Storage, bucket: string): Promise<string[]> {
   const [files] = await storage.bucket(bucket).getFiles({ prefix: JOBS_PREFIX, autoPaginate: true });
-  return files.map((f) => STATUS_NAME.exec(f.name)?.[1]).filter((id): id is string => id !== undefined && isJobId(id));
+  const ids: string[] = [];
+  for (const f of files) {
+    const id = f.name.split('/')[1];
+    if (id !== undefined && isJobId(id) && f.name === statusObjectName(id)) ids.push(id);
+  }
+  return ids;
 }
-const STATUS_NAME = /^jobs\/([0-9a-f]{32})\/status\.json$/;
 
 /** The job a dead letter is about: its JobMessage's id, or the `jobId` attribute of one that does not parse. */
 function jobIdOf(message: Message): string | undefined {
