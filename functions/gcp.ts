@@ -1,5 +1,6 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
+import { storageOptions } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
 import type { FunctionsConfig } from './config.js';
@@ -57,10 +58,7 @@ export function pubsubPublisher(pubsub: PubSub): Publisher {
 
 /** Production dependencies, built once per instance from the parsed configuration. */
 export function gcpDeps(config: FunctionsConfig): Deps {
-  const storage = new Storage({
-    projectId: config.GOOGLE_CLOUD_PROJECT,
-    ...(config.STORAGE_EMULATOR_HOST ? { apiEndpoint: config.STORAGE_EMULATOR_HOST } : {}),
-  });
+  const storage = new Storage(storageOptions(config));
   const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
   return {
     objects: gcsObjects(storage),

@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Storage } from '@google-cloud/storage';
-import { loadConfigOrExit, type Env } from '../shared/config.js';
+import { loadConfigOrExit, storageOptions, type Env } from '../shared/config.js';
 import { classify } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
@@ -63,7 +63,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
   // Imported here, not at the top: the pipeline thread runs this module too and needs neither.
   const [{ PubSub, Duration }, { Storage }] = await Promise.all([import('@google-cloud/pubsub'), import('@google-cloud/storage')]);
   // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
-  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const storage = new Storage(storageOptions(cfg));
   const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
 
   const worker = new Worker(
@@ -139,7 +139,7 @@ async function loadImagePipeline(cfg: WorkerConfig, log: Logger): Promise<ImageP
 
 async function modelStorage(cfg: WorkerConfig): Promise<Storage> {
   const { Storage } = await import('@google-cloud/storage');
-  return new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  return new Storage(storageOptions(cfg));
 }
 
 /** The pipeline thread: its own logger, the same config. */

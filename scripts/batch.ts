@@ -18,7 +18,7 @@ import { Storage } from '@google-cloud/storage';
 import type { z } from 'zod';
 import { CliError, expandInputs } from '../gpu-worker/cli.js';
 import type { JobStatus } from '../schemas/status.js';
-import { BaseConfig, fields, parseConfig, ConfigError, type Env } from '../shared/config.js';
+import { BaseConfig, fields, parseConfig, ConfigError, storageOptions, type Env } from '../shared/config.js';
 import { batchJobId } from '../shared/ids.js';
 import { BATCH_PREFIX } from '../shared/paths.js';
 import { createStatusStore, gcsDocObjects, isTerminal } from '../shared/status-store.js';
@@ -119,7 +119,7 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
     }
     throw err;
   }
-  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const storage = new Storage(storageOptions(cfg));
   const uploads = storage.bucket(cfg.UPLOADS_BUCKET);
   const statuses = createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET)));
   const items: Item[] = files.map((file) => ({ file, object: `${BATCH_PREFIX}${options.name}/${basename(file)}`, state: 'uploading' }));

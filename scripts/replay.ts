@@ -37,7 +37,7 @@ import { pubsubPublisher } from '../functions/gcp.js';
 import { jobMessageFor, publishJob } from '../functions/publish.js';
 import type { JobMessage } from '../schemas/job.js';
 import type { JobStatus } from '../schemas/status.js';
-import { BaseConfig, ConfigError, fields, parseConfig, type Env } from '../shared/config.js';
+import { BaseConfig, ConfigError, fields, parseConfig, storageOptions, type Env } from '../shared/config.js';
 import { isJobId, jobIdIn } from '../shared/ids.js';
 import { JOBS_PREFIX, statusObjectName } from '../shared/paths.js';
 import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
@@ -238,7 +238,7 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
     }
     throw err;
   }
-  const storage = new Storage({ projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) });
+  const storage = new Storage(storageOptions(cfg));
   const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
   const statuses = createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET)));
   const publisher = pubsubPublisher(pubsub);

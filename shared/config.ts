@@ -83,3 +83,13 @@ export const BaseConfig = z.object({
   STORAGE_EMULATOR_HOST: z.url().optional(),
 });
 export type BaseConfig = z.infer<typeof BaseConfig>;
+
+/**
+ * Options for the official Storage client: the project, and in local mode the emulator as its
+ * `apiEndpoint` (the client reads no emulator variable of its own). Options rather than a
+ * client, so callers that import the client lazily (the worker) keep doing so.
+ * @example new Storage(storageOptions(cfg))
+ */
+export function storageOptions(cfg: Pick<BaseConfig, 'GOOGLE_CLOUD_PROJECT' | 'STORAGE_EMULATOR_HOST'>): { projectId: string; apiEndpoint?: string } {
+  return { projectId: cfg.GOOGLE_CLOUD_PROJECT, ...(cfg.STORAGE_EMULATOR_HOST ? { apiEndpoint: cfg.STORAGE_EMULATOR_HOST } : {}) };
+}
