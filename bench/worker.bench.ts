@@ -23,8 +23,8 @@ import { ModelConfig } from '../gpu-worker/model/config.js';
 import { parseConfig } from '../shared/config.js';
 import { statusObjectName } from '../shared/paths.js';
 import { JobStatus } from '../schemas/status.js';
-import { uploadLikeABrowser } from '../test/e2e/support/browser.js';
-import { Stack } from '../test/e2e/support/stack.js';
+import { uploadLikeABrowser } from '../test/localcloud/browser.js';
+import { Stack } from '../test/localcloud/stack.js';
 import { run as build } from '../scripts/build.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));

@@ -11,8 +11,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StatusResponse } from '../schemas/status.js';
-import { pollUntilTerminal, uploadLikeABrowser } from '../test/e2e/support/browser.js';
-import { Stack } from '../test/e2e/support/stack.js';
+import { pollUntilTerminal, uploadLikeABrowser } from '../test/localcloud/browser.js';
+import { Stack } from '../test/localcloud/stack.js';
 
 const OUT_DIR = 'demo-output';
 const PHOTOS_DIR = 'test/fixtures/photos';

@@ -13,9 +13,9 @@ import sharp from 'sharp';
 import type { StatusResponse } from '../../schemas/status.js';
 import { statusObjectName } from '../../shared/paths.js';
 import { createStatusStore, gcsDocObjects, newStatus } from '../../shared/status-store.js';
-import { pollUntilTerminal, getStatus, uploadLikeABrowser } from './support/browser.js';
+import { pollUntilTerminal, getStatus, uploadLikeABrowser } from '../localcloud/browser.js';
 import { JobsTap } from './support/jobs-tap.js';
-import { Stack } from './support/stack.js';
+import { Stack } from '../localcloud/stack.js';
 
 const PHOTOS = new URL('../fixtures/photos/', import.meta.url);
 const photo = (name: string): Promise<Buffer> => readFile(new URL(name, PHOTOS));

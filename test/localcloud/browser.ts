@@ -2,9 +2,9 @@
  * What a shopper's browser does: ask createUpload for a signed URL, PUT the photo straight
  * to Storage with exactly the returned headers, then poll getStatus.
  */
-import { UploadTicket } from '../../../schemas/upload.js';
-import { StatusResponse } from '../../../schemas/status.js';
-import type { OutputKind } from '../../../schemas/common.js';
+import { UploadTicket } from '../../schemas/upload.js';
+import { StatusResponse } from '../../schemas/status.js';
+import type { OutputKind } from '../../schemas/common.js';
 
 export interface UploadResult {
   jobId: string;

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
-import type { CompletionEvent } from '../../../schemas/completion.js';
-import { fromPubSubMessage } from '../../../shared/completion.js';
+import type { CompletionEvent } from '../../schemas/completion.js';
+import { fromPubSubMessage } from '../../shared/completion.js';
 
 export interface ReceivedEvent {
   event: CompletionEvent;

@@ -1,18 +1,19 @@
 /**
  * The whole pipeline on this machine, with real processes: localcloud (Pub/Sub emulator,
  * Storage emulator, Eventarc bridge), the four functions under functions-framework, and the
- * worker. Used by the end-to-end tests, the demo and the benchmark.
+ * worker. Used by the end-to-end tests, the demo, the benchmarks and `make up` (scripts/up.ts).
+ * Test infrastructure of the repository: product code never imports it.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { freePort } from '../../localcloud/pubsub.js';
-import { FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from '../../localcloud/index.js';
-import { describeTopology, type JobsPolicy } from '../../localcloud/topology.js';
+import { freePort } from './pubsub.js';
+import { FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from './index.js';
+import { describeTopology, type JobsPolicy } from './topology.js';
 import { randomBytes } from 'node:crypto';
-import { buildTinyModel, tinySpec, type TinyModelOptions } from '../../support/tiny-model.js';
+import { buildTinyModel, tinySpec, type TinyModelOptions } from '../support/tiny-model.js';
 import { CompletionListener } from './completions.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -21,6 +22,8 @@ export interface StackOptions {
   tinyModel?: boolean | TinyModelOptions;
   /** Extra worker environment (WORKER_CONCURRENCY, DEBUG_JOB_DELAY_MS, ...). */
   workerEnv?: Record<string, string>;
+  /** The worker's entry file (WorkerProcessOptions.entry): a test entry with hooks. Default the production one. */
+  workerEntry?: string;
   /** Start a worker right away. Default true. */
   startWorker?: boolean;
   policy?: Partial<JobsPolicy>;
@@ -50,6 +53,7 @@ export class Stack {
     readonly workerEnv: Record<string, string>,
     private readonly echo: boolean,
     private readonly policy: Partial<JobsPolicy>,
+    private readonly workerEntry: string | undefined,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
@@ -77,7 +81,7 @@ export class Stack {
       const storage = new Storage({ projectId: cloud.projectId, apiEndpoint: cloud.storageUrl });
       const completions = await CompletionListener.start(pubsub, cloud.names.completionsTopic);
       const workerEnv: Record<string, string> = { ...cloud.env, LOG_LEVEL: logLevel, ...(await modelEnv(options.tinyModel ?? true)), ...options.workerEnv };
-      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo, options.policy ?? {});
+      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo, options.policy ?? {}, options.workerEntry);
       if (options.startWorker ?? true) await (await stack.startWorker()).waitReady();
       return stack;
     } catch (err) {
@@ -90,8 +94,9 @@ export class Stack {
    * Starts a worker process (another one after a kill, for instance) and makes it the
    * current one. The port is chosen here: with PORT=0 we could not reach it.
    */
-  async startWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
-    const w = WorkerProcess.start(await freePort(), { env: { ...this.workerEnv, ...extraEnv }, name: `worker-${++this.workers}`, echo: this.echo });
+  async startWorker(extraEnv: Record<string, string> = {}, options: { entry?: string } = {}): Promise<WorkerProcess> {
+    const entry = options.entry ?? this.workerEntry;
+    const w = WorkerProcess.start(await freePort(), { env: { ...this.workerEnv, ...extraEnv }, name: `worker-${++this.workers}`, echo: this.echo, ...(entry ? { entry } : {}) });
     this.worker = w;
     this.started.push(w);
     return w;

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_ENTRY = 'gpu-worker/main.ts';
 
 // Never leave a worker behind when the test runner or the demo exits; one listener for all.
 const LIVE = new Set<ChildProcess>();
@@ -24,6 +25,11 @@ function watchOver(workerPid: number): void {
 
 export interface WorkerProcessOptions {
   env: Record<string, string>;
+  /**
+   * The entry file, relative to the repository root. Default the production one,
+   * `gpu-worker/main.ts`; a test entry that injects hooks into the job handler goes here.
+   */
+  entry?: string;
   /** Prefix for the worker's output lines when `echo` is on. */
   name?: string;
   /** Copy the worker's output to this process's stderr (the demo's verbose mode). */
@@ -41,7 +47,7 @@ export class WorkerProcess {
     readonly port: number,
     opts: WorkerProcessOptions,
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'gpu-worker/main.ts'], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', opts.entry ?? DEFAULT_ENTRY], {
       cwd: ROOT,
       // MALLOC_ARENA_MAX as the worker image sets it (gpu-worker/Dockerfile).
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none', MALLOC_ARENA_MAX: '2', ...opts.env, PORT: String(port) },
