@@ -36,14 +36,24 @@ export function preflightHeaders(
   return headers;
 }
 
-/** Headers for an actual (non-preflight) response. */
+/**
+ * Headers for an actual (non-preflight) response. On a bucket with CORS rules every answer
+ * says `Vary: Origin`, with or without an Origin and whether or not a rule matched: the
+ * answer's CORS headers depend on the Origin, so a browser must not reuse a copy cached for a
+ * request without one (an <img> or a navigation) to answer a later CORS read of the same
+ * signed URL (a canvas draw, fetch()), which would then be refused. The Fetch standard asks
+ * this of servers ("CORS protocol and HTTP caches"), and Cloud Storage answers so on buckets
+ * with a CORS configuration. A bucket without rules never sends CORS headers: nothing varies.
+ */
 export function responseCorsHeaders(rules: CorsRule[], origin: string | undefined, method: string): Record<string, string> {
-  if (!origin) return {};
+  if (!rules.length) return {};
+  const vary = { Vary: 'Origin' };
+  if (!origin) return vary;
   const rule = findRule(rules, origin, method);
-  if (!rule) return {};
+  if (!rule) return vary;
   const headers: Record<string, string> = {
     'Access-Control-Allow-Origin': rule.origin.includes('*') ? '*' : origin,
-    Vary: 'Origin',
+    ...vary,
   };
   if (rule.responseHeader?.length) headers['Access-Control-Expose-Headers'] = rule.responseHeader.join(', ');
   return headers;

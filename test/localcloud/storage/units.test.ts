@@ -170,7 +170,7 @@ describe('signed URL helpers and CORS', () => {
     assert.equal(preflightHeaders(rules, 'http://a.test', 'PUT', 'content-type')?.['Access-Control-Allow-Origin'], 'http://a.test');
     assert.equal(preflightHeaders(rules, 'http://b.test', 'PUT', undefined), undefined);
     assert.equal(preflightHeaders(rules, 'http://a.test', 'GET', undefined), undefined);
-    assert.deepEqual(responseCorsHeaders(rules, 'http://b.test', 'PUT'), {});
+    assert.deepEqual(responseCorsHeaders(rules, 'http://b.test', 'PUT'), { Vary: 'Origin' });
     assert.equal(responseCorsHeaders(rules, 'http://a.test', 'PUT')['Access-Control-Expose-Headers'], 'Content-Type');
   });
 });
