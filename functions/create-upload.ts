@@ -1,5 +1,5 @@
-import { UploadRequest, UploadTicket } from '../schemas/upload.js';
-import { SCHEMA_VERSION } from '../schemas/common.js';
+import { UploadLimits, UploadRequest, UploadTicket } from '../schemas/upload.js';
+import { ACCEPTED_CONTENT_TYPES, OUTPUT_KINDS, SCHEMA_VERSION } from '../schemas/common.js';
 import { parseOrThrow, SchemaError } from '../schemas/parse.js';
 import { newJobId } from '../shared/ids.js';
 import { uploadObjectName } from '../shared/paths.js';
@@ -29,14 +29,20 @@ export function createUploadHandler(
   settings: CreateUploadSettings,
   mintJobId: () => string = newJobId,
 ): HttpHandler {
-  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['POST', 'OPTIONS'], requestHeaders: ['Content-Type'], exposedHeaders: ['Retry-After'] };
+  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'POST', 'OPTIONS'], requestHeaders: ['Content-Type'], exposedHeaders: ['Retry-After'] };
+  // `GET /uploads`: what a POST accepts, so a browser refuses a wrong file before asking for a ticket.
+  const limits = parseOrThrow(UploadLimits, 'UploadLimits', { schemaVersion: SCHEMA_VERSION, maxUploadBytes: settings.maxUploadBytes, contentTypes: [...ACCEPTED_CONTENT_TYPES], outputs: [...OUTPUT_KINDS] });
   const limiter = new TokenBucketLimiter(settings.rateLimit, () => deps.clock.now().getTime());
   const log = deps.logger.child({ handler: 'createUpload' });
 
   return async (req, res) => {
     if (applyCors(req, res, cors)) return;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      res.set('Cache-Control', 'public, max-age=300');
+      return sendJson(res, 200, limits);
+    }
     if (req.method !== 'POST') {
-      res.set('Allow', 'POST, OPTIONS');
+      res.set('Allow', 'GET, POST, OPTIONS');
       return sendError(res, 405, 'method_not_allowed', `use POST to request an upload URL, not ${req.method}`);
     }
     const decision = limiter.take(clientKey(req));

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { CompletionEvent } from './completion.js';
 import { JobMessage } from './job.js';
 import { JobStatus, StatusResponse } from './status.js';
-import { UploadRequest, UploadTicket } from './upload.js';
+import { UploadLimits, UploadRequest, UploadTicket } from './upload.js';
 
 /** Every contract that gets a checked-in JSON Schema, by file stem. */
 export const CONTRACTS = {
   'upload-request': UploadRequest,
   'upload-ticket': UploadTicket,
+  'upload-limits': UploadLimits,
   'job-message': JobMessage,
   'job-status': JobStatus,
   'status-response': StatusResponse,

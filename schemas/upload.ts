@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { acceptedContentType, isoTime, jobId, OUTPUT_KINDS, outputList, SCHEMA_VERSION, schemaVersion } from './common.js';
+import { acceptedContentType, isoTime, jobId, OUTPUT_KINDS, outputKind, outputList, SCHEMA_VERSION, schemaVersion } from './common.js';
 
 /** The browser's request for a signed upload URL (`POST /uploads`). */
 export const UploadRequest = z
@@ -30,3 +30,17 @@ export const UploadTicket = z
   })
   .strict();
 export type UploadTicket = z.infer<typeof UploadTicket>;
+
+/**
+ * What createUpload accepts (`GET /uploads`), so a browser can refuse a wrong type or an
+ * oversized file before asking for a ticket, with the server's own limits rather than a copy.
+ */
+export const UploadLimits = z
+  .object({
+    schemaVersion,
+    maxUploadBytes: z.number().int().positive(),
+    contentTypes: z.array(acceptedContentType).min(1),
+    outputs: z.array(outputKind).min(1),
+  })
+  .strict();
+export type UploadLimits = z.infer<typeof UploadLimits>;

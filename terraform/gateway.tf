@@ -57,6 +57,12 @@ locals {
     produces = ["application/json"]
     paths = {
       "/uploads" = {
+        get = {
+          operationId        = "uploadLimits"
+          summary            = "What an upload may be (size, types, outputs), checked by the browser before asking"
+          "x-google-backend" = local.gateway_backend.create_upload
+          responses          = { "200" = { description = "Upload limits" } }
+        }
         post = {
           operationId        = "createUpload"
           summary            = "Mint a job id and a signed upload URL"

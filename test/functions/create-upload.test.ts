@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createUploadHandler, type CreateUploadSettings } from '../../functions/create-upload.js';
-import { UploadTicket } from '../../schemas/upload.js';
+import { UploadLimits, UploadTicket } from '../../schemas/upload.js';
 import { fakeRequest, fakeResponse, fakeWorld } from './fakes.js';
 
 const JOB = 'f00dfeedf00dfeedf00dfeedf00dfeed';
@@ -95,15 +95,25 @@ describe('createUpload', () => {
     assert.equal(res.statusCode, 201);
   });
 
-  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+  for (const method of ['PUT', 'DELETE', 'PATCH']) {
     it(`answers ${method} with 405 and Allow`, async () => {
       const { handle } = setup();
       const res = fakeResponse();
       await handle(fakeRequest({ method, path: '/uploads' }), res);
       assert.equal(res.statusCode, 405);
-      assert.equal(res.headers['allow'], 'POST, OPTIONS');
+      assert.equal(res.headers['allow'], 'GET, POST, OPTIONS');
     });
   }
+
+  it('answers GET with the limits a POST is held to, readable cross-origin, minting nothing', async () => {
+    const { world, handle } = setup();
+    const res = fakeResponse();
+    await handle(fakeRequest({ method: 'GET', path: '/uploads', headers: { origin: ORIGIN } }), res);
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(UploadLimits.parse(res.json()), { schemaVersion: 1, maxUploadBytes: settings.maxUploadBytes, contentTypes: ['image/jpeg', 'image/png', 'image/webp'], outputs: ['cutout', 'mask', 'bw', 'preview'] });
+    assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    assert.equal(world.objects.signed.length, 0);
+  });
 
   it('answers an allowed preflight', async () => {
     const { handle } = setup();

@@ -379,7 +379,7 @@ describe('terraform: API gateway', () => {
   const openapi = model.locals.get('openapi') as Block;
   const paths = openapi['paths'] as Record<string, Block>;
 
-  it('routes POST and OPTIONS /uploads to createUpload, GET and OPTIONS /jobs/{jobId} to getStatus', () => {
+  it('routes GET, POST and OPTIONS /uploads to createUpload, GET and OPTIONS /jobs/{jobId} to getStatus', () => {
     assert.equal(openapi['swagger'], '2.0');
     const routes = Object.entries(paths).flatMap(([path, item]) =>
       Object.entries(item)
@@ -388,12 +388,13 @@ describe('terraform: API gateway', () => {
     );
     assert.deepEqual(routes.sort(), [
       'GET /jobs/{jobId} -> ${local.gateway_backend.get_status}',
+      'GET /uploads -> ${local.gateway_backend.create_upload}',
       'OPTIONS /jobs/{jobId} -> ${local.gateway_backend.get_status}',
       'OPTIONS /uploads -> ${local.gateway_backend.create_upload}',
       'POST /uploads -> ${local.gateway_backend.create_upload}',
     ]);
     const ids = Object.values(paths).flatMap((item) => Object.values(item).map((op) => (op as Block)['operationId']));
-    assert.equal(new Set(ids).size, 4, `operationIds must be unique: ${ids.join(', ')}`);
+    assert.equal(new Set(ids).size, 5, `operationIds must be unique: ${ids.join(', ')}`);
     for (const method of ['get', 'options']) {
       const params = (paths['/jobs/{jobId}']?.[method] as Block)['parameters'] as unknown[];
       assert.deepEqual(
