@@ -38,10 +38,14 @@ const EXTENSION_MARGIN_S = 60;
 const CLOSE_NACK_FLUSH_MS = 1000;
 
 /**
- * Options for `subscription(name, options)`. Exactly max(concurrency, batch size) messages
- * are leased at a time (allowExcessMessages: false keeps the client from holding extra ones
- * that other instances could take); one stream is plenty for a few messages and keeps the
- * server from spreading this instance's quota over five. `duration` is the client's own
+ * Options for `subscription(name, options)`. The stream pauses once max(concurrency, batch
+ * size) messages are leased. Messages the server sends past that (the emulator ignores flow
+ * control; Pub/Sub may overshoot) are leased either way; allowExcessMessages: true hands them
+ * to the dispatcher, which queues them and nacks them at once on SIGTERM. With false the client
+ * kept them itself, never handed them over once the stream closed, and its WAIT close then
+ * waited for them until its timeout: every drain lasted the whole grace period. One stream
+ * is plenty for a few messages and keeps the server from spreading this instance's quota
+ * over five. `duration` is the client's own
  * Duration class, passed in so this module does not load the client (main.ts imports it late).
  */
 /**
@@ -55,7 +59,7 @@ export function jobsAtOnce(concurrency: number, maxBatchSize: number): number {
 
 export function subscriberOptions(s: PullSettings, duration: Pick<typeof Duration, 'from'>): SubscriberOptions {
   return {
-    flowControl: { maxMessages: jobsAtOnce(s.concurrency, s.maxBatchSize), allowExcessMessages: false },
+    flowControl: { maxMessages: jobsAtOnce(s.concurrency, s.maxBatchSize), allowExcessMessages: true },
     minAckDeadline: duration.from({ seconds: MIN_ACK_DEADLINE_S }),
     maxAckDeadline: duration.from({ seconds: MAX_ACK_DEADLINE_S }),
     maxExtensionTime: duration.from({ seconds: s.maxJobSeconds + EXTENSION_MARGIN_S }),
