@@ -1,7 +1,5 @@
-import { JobMessage } from '../schemas/job.js';
-import { jobIdIn } from '../shared/ids.js';
-import { isTerminal, newStatus, transition, type StoredStatus } from '../shared/status-store.js';
-import type { JobStatus } from '../schemas/status.js';
+import { DEAD_LETTERED, deadLetteredByWorker, failedFromMessage, readJobMessage, toFailed } from '../shared/job/index.js';
+import type { StoredStatus } from '../shared/status-store.js';
 import type { Deps } from './deps.js';
 import { PubSubPublishedEvent } from './events.js';
 import { COMPLETION_PUBLISHED_LABEL, publishCompletion } from './publish.js';
@@ -19,6 +17,10 @@ const DELIVERY_COUNT_ATTRIBUTE = 'CloudPubSubDeadLetterSourceDeliveryCount';
  * as `failed` (unless it already ended) and tell subscribers. Idempotent: the CAS update
  * moves the job once; the completion event is re-sent only while the document lacks the
  * label saying it went out, and its id is deterministic so subscribers deduplicate.
+ *
+ * Only what Pub/Sub dead-lettered is ours. A message the worker put there itself (an
+ * unreadable one that no job could record) carries the worker's reason attribute and is
+ * left for the review subscription: the worker owns unreadable messages (see shared/job).
  */
 export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings): (event: unknown) => Promise<DeadLetterOutcome> {
   const baseLog = deps.logger.child({ handler: 'onDeadLetter' });
@@ -30,10 +32,13 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
       return 'ignored';
     }
     const { message } = parsed.data.data;
-    const payload = decode(message.data);
-    const job = JobMessage.safeParse(payload);
+    if (deadLetteredByWorker(message.attributes)) {
+      baseLog.info({ event: 'deadletter.worker_owned', messageId: message.messageId }, 'the worker dead-lettered this unreadable message itself; left for the review subscription');
+      return 'ignored';
+    }
+    const read = readJobMessage(Buffer.from(message.data ?? '', 'base64'));
     // A message that is not a valid JobMessage may still name its job: fail that job rather than lose it.
-    const jobId = job.success ? job.data.jobId : jobIdIn(payload);
+    const jobId = read.ok ? read.message.jobId : read.jobId;
     if (jobId === undefined) {
       baseLog.error({ event: 'deadletter.unparseable', messageId: message.messageId }, 'dead-lettered message names no job; acknowledging');
       return 'ignored';
@@ -42,26 +47,19 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
     const log = baseLog.child({ jobId, messageId: message.messageId, deliveryCount: attempts });
     const now = deps.clock.now();
     const error = {
-      code: 'dead_lettered',
+      code: DEAD_LETTERED,
       message: `processing did not succeed after ${attempts || 'several'} delivery attempts; the job was dead-lettered`,
       retryable: false,
     };
-    const fail = (doc: JobStatus): JobStatus | undefined =>
-      isTerminal(doc.state) ? undefined : transition(doc, 'failed', now, { error, attempts: Math.max(doc.attempts, attempts) });
 
     let stored: StoredStatus;
     let changed: boolean;
-    const updated = await deps.statusStore.update(jobId, fail);
+    const updated = await deps.statusStore.update(jobId, (doc) => toFailed(doc, error, now, attempts));
     if (updated) {
       ({ stored, changed } = updated);
-    } else if (job.success) {
+    } else if (read.ok) {
       // No document (it should exist): create the failed one from the message itself.
-      const m = job.data;
-      const doc = newStatus(
-        { jobId, state: 'failed', trigger: m.trigger, source: m.source, outputsRequested: m.outputs, attempts, error, ...(m.clientRef !== undefined ? { clientRef: m.clientRef } : {}) },
-        now,
-      );
-      const created = await deps.statusStore.create(doc);
+      const created = await deps.statusStore.create(failedFromMessage(read.message, error, attempts, now));
       stored = created.stored;
       changed = created.created;
     } else {
@@ -69,12 +67,12 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
       return 'ignored';
     }
 
-    const ours = stored.doc.state === 'failed' && stored.doc.error?.code === 'dead_lettered';
+    const ours = stored.doc.state === 'failed' && stored.doc.error?.code === DEAD_LETTERED;
     if (!ours || (!changed && stored.labels[COMPLETION_PUBLISHED_LABEL])) {
       log.info({ event: 'deadletter.already_terminal', state: stored.doc.state }, 'job already ended; nothing to do');
       return 'already_terminal';
     }
-    const messageId = await publishCompletion(deps.publisher, settings.completionsTopic, stored.doc, 'failed');
+    const messageId = await publishCompletion(deps.publisher, settings.completionsTopic, stored.doc);
     try {
       await deps.statusStore.label(jobId, { [COMPLETION_PUBLISHED_LABEL]: messageId });
     } catch (err) {
@@ -83,13 +81,4 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
     log.warn({ event: 'job.dead_lettered', code: 'dead_lettered' }, 'job marked failed after dead-lettering');
     return changed ? 'failed' : 'republished';
   };
-}
-
-function decode(data: string | undefined): unknown {
-  if (!data) return undefined;
-  try {
-    return JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
-  } catch {
-    return undefined;
-  }
 }

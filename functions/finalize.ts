@@ -1,13 +1,12 @@
 import { ACCEPTED_CONTENT_TYPES, TRACEPARENT, type AcceptedContentType } from '../schemas/common.js';
 import type { JobStatus } from '../schemas/status.js';
 import type { PermanentCode } from '../shared/errors.js';
-import { batchJobId, isJobId } from '../shared/ids.js';
+import { jobForObject, jobMessageFor, newStatus } from '../shared/job/index.js';
 import type { Logger } from '../shared/logger.js';
-import { triggerFor, UPLOAD_PREFIX } from '../shared/paths.js';
-import { newStatus, type StoredStatus } from '../shared/status-store.js';
+import type { StoredStatus } from '../shared/status-store.js';
 import type { Deps } from './deps.js';
 import { FinalizedEvent, type StorageObjectData } from './events.js';
-import { COMPLETION_PUBLISHED_LABEL, JOB_PUBLISHED_LABEL, jobMessageFor, publishCompletion, publishJob } from './publish.js';
+import { COMPLETION_PUBLISHED_LABEL, JOB_PUBLISHED_LABEL, publishCompletion, publishJob } from './publish.js';
 import { clientRefFrom, outputsFrom } from './upload-metadata.js';
 import { validateImage, type ImageLimits } from './validate-image.js';
 
@@ -20,8 +19,6 @@ export interface FinalizeSettings {
 
 /** What one delivery did; returned for tests and logs, ignored by the framework. */
 export type FinalizeOutcome = 'ignored' | 'queued' | 'rejected' | 'duplicate' | 'republished' | 'superseded';
-
-const UPLOAD_NAME = /^uploads\/([0-9a-f]{32})\/original$/;
 
 /**
  * onObjectFinalized: validate the new object and either queue a job or record a rejection.
@@ -46,7 +43,7 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       return 'ignored';
     }
     const object = parsed.data.data;
-    const target = jobTarget(object, settings.uploadsBucket);
+    const target = jobForObject(object, settings.uploadsBucket);
     if (!target) {
       baseLog.debug({ event: 'finalize.ignored', bucket: object.bucket, object: object.name }, 'not an upload or batch drop');
       return 'ignored';
@@ -125,7 +122,7 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
     const queued = doc.state === 'queued';
     const messageId = queued
       ? await publishJob(deps.publisher, settings.jobsTopic, jobMessageFor(doc, traceparent))
-      : await publishCompletion(deps.publisher, settings.completionsTopic, doc, 'rejected', traceparent);
+      : await publishCompletion(deps.publisher, settings.completionsTopic, doc, traceparent);
     try {
       await deps.statusStore.label(doc.jobId, { [queued ? JOB_PUBLISHED_LABEL : COMPLETION_PUBLISHED_LABEL]: messageId });
     } catch (err) {
@@ -133,16 +130,6 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       log.warn({ event: 'finalize.label_failed', err }, 'published, but could not record it');
     }
   }
-}
-
-function jobTarget(object: StorageObjectData, uploadsBucket: string): { jobId: string; trigger: 'upload' | 'batch' } | undefined {
-  if (object.bucket !== uploadsBucket) return undefined;
-  const trigger = triggerFor(object.name);
-  if (trigger === 'batch') return { jobId: batchJobId(object.bucket, object.name, object.generation), trigger };
-  if (trigger !== 'upload' || !object.name.startsWith(UPLOAD_PREFIX)) return undefined;
-  // Only the server-chosen name: anything else under uploads/ is not ours to process.
-  const id = UPLOAD_NAME.exec(object.name)?.[1];
-  return id !== undefined && isJobId(id) ? { jobId: id, trigger } : undefined;
 }
 
 function withDeclaredType<T extends object>(source: T, declared: string | undefined): T & { contentType?: AcceptedContentType } {

@@ -81,7 +81,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
     },
     {
       store: gcsBlobStore(storage),
-      statuses: createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET))),
+      statusStore: createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET))),
       completions: pubsubPublisher(pubsub, cfg.COMPLETIONS_TOPIC),
       deadLetters: pubsubPublisher(pubsub, cfg.DEAD_LETTER_TOPIC),
       subscribe: () =>

@@ -34,59 +34,16 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import type { z } from 'zod';
 import { pubsubPublisher } from '../functions/gcp.js';
-import { jobMessageFor, publishJob } from '../functions/publish.js';
+import { publishJob } from '../functions/publish.js';
 import type { JobMessage } from '../schemas/job.js';
-import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, ConfigError, fields, parseConfig, storageOptions, type Env } from '../shared/config.js';
-import { isJobId, jobIdIn } from '../shared/ids.js';
-import { JOBS_PREFIX, statusObjectName } from '../shared/paths.js';
-import { createStatusStore, gcsDocObjects, transition, type StatusStore } from '../shared/status-store.js';
+import { jobIdOfMessage, jobMessageFor, reopen, wasReopened } from '../shared/job/index.js';
+import { JOBS_PREFIX, jobIdOfStatusName } from '../shared/paths.js';
+import { createStatusStore, gcsDocObjects, type StatusStore } from '../shared/status-store.js';
 
-const USAGE = 'usage: replay [JOB_ID ...] [--subscription NAME] [--idle SECONDS] | --stuck MINUTES';
+import { parseReplayArgs, ReplayUsageError, type ReplayOptions } from './replay-args.js';
 
-export class ReplayUsageError extends Error {
-  override readonly name = 'ReplayUsageError';
-}
-
-export interface ReplayOptions {
-  jobIds: string[];
-  subscription?: string;
-  idleSeconds: number;
-  /** Sweep mode: jobs unchanged for this many minutes while queued or processing. */
-  stuckMinutes?: number;
-}
-
-/** @example parseReplayArgs(['--idle', '10']) // { jobIds: [], idleSeconds: 10 } */
-export function parseReplayArgs(argv: readonly string[]): ReplayOptions {
-  const jobIds: string[] = [];
-  let subscription: string | undefined;
-  let idleSeconds = 5;
-  let stuckMinutes: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new ReplayUsageError(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (arg === '--subscription') subscription = value();
-    else if (arg === '--idle') {
-      const v = value();
-      idleSeconds = Number(v);
-      if (!Number.isInteger(idleSeconds) || idleSeconds < 1 || idleSeconds > 600) throw new ReplayUsageError(`--idle expects whole seconds from 1 to 600, got ${v}`);
-    } else if (arg === '--stuck') {
-      const v = value();
-      stuckMinutes = Number(v);
-      if (!Number.isFinite(stuckMinutes) || stuckMinutes < 0) throw new ReplayUsageError(`--stuck expects minutes (0 or more), got ${v}`);
-    } else if (arg === '--help' || arg === '-h') throw new ReplayUsageError(USAGE);
-    else if (arg.startsWith('--')) throw new ReplayUsageError(`unknown option ${arg}\n${USAGE}`);
-    else if (isJobId(arg)) jobIds.push(arg);
-    else throw new ReplayUsageError(`${arg} is not a job id (32 lower-case hex digits)\n${USAGE}`);
-  }
-  const modes = [jobIds.length > 0, subscription !== undefined, stuckMinutes !== undefined].filter(Boolean).length;
-  if (modes > 1) throw new ReplayUsageError(`give one of: job ids, --subscription, --stuck\n${USAGE}`);
-  return { jobIds, ...(subscription !== undefined ? { subscription } : {}), idleSeconds, ...(stuckMinutes !== undefined ? { stuckMinutes } : {}) };
-}
+export { parseReplayArgs, ReplayUsageError, type ReplayOptions };
 
 export type ReplayOutcome =
   /** Reopened (or found reopened by an earlier run) and published. */
@@ -96,32 +53,28 @@ export type ReplayOutcome =
   /** Left alone: running it again cannot help, or it is still in flight, or unknown. */
   | 'left';
 
+export interface ReplayDeps {
+  statusStore: StatusStore;
+  /** Publishes a JobMessage to the jobs topic; resolves with its message id. */
+  publish: (message: JobMessage) => Promise<string>;
+  now: () => Date;
+}
+
 export interface ReplayResult {
   jobId: string;
   outcome: ReplayOutcome;
   detail: string;
 }
 
-/** Reopened by a replay whose publish did not happen: queued right after a failure. */
-function reopenedEarlier(doc: JobStatus): boolean {
-  const t = doc.transitions;
-  return doc.state === 'queued' && t.length >= 2 && t[t.length - 2]!.state === 'failed';
-}
-
 /**
  * One job: reopen it when onDeadLetter ended it, then publish its JobMessage.
- * @example await replayJob({ statuses, publish: (m) => publishJob(publisher, 'jobs', m), now: () => new Date() }, jobId)
+ * @example await replayJob({ statusStore, publish: (m) => publishJob(publisher, 'jobs', m), now: () => new Date() }, jobId)
  */
-export async function replayJob(deps: { statuses: StatusStore; publish: (message: JobMessage) => Promise<string>; now: () => Date }, jobId: string): Promise<ReplayResult> {
-  const reopen = (doc: JobStatus): JobStatus | undefined => {
-    if (doc.state !== 'failed' || doc.error?.code !== 'dead_lettered') return undefined;
-    const { error: _dropped, ...rest } = doc;
-    return transition(rest, 'queued', deps.now());
-  };
-  const updated = await deps.statuses.update(jobId, reopen);
+export async function replayJob(deps: ReplayDeps, jobId: string): Promise<ReplayResult> {
+  const updated = await deps.statusStore.update(jobId, (doc) => reopen(doc, deps.now()));
   if (!updated) return { jobId, outcome: 'left', detail: 'no status document' };
   const doc = updated.stored.doc;
-  if (updated.changed || reopenedEarlier(doc)) {
+  if (updated.changed || wasReopened(doc)) {
     const messageId = await deps.publish(jobMessageFor(doc));
     return { jobId, outcome: 'replayed', detail: `${updated.changed ? 'reopened' : 'was reopened already'}; published as message ${messageId}` };
   }
@@ -134,13 +87,13 @@ export async function replayJob(deps: { statuses: StatusStore; publish: (message
  * The sweep: every job still `queued` or `processing` whose last change is older than
  * `olderThanMs` gets its JobMessage published again (the document is not touched: the worker
  * claims it as usual). `jobIds` lists the jobs that have a status document.
- * @example await sweepStuck({ statuses, publish, now }, await listJobIds(), 60 * 60_000)
+ * @example await sweepStuck({ statusStore, publish, now }, await listJobIds(), 60 * 60_000)
  */
-export async function sweepStuck(deps: { statuses: StatusStore; publish: (message: JobMessage) => Promise<string>; now: () => Date }, jobIds: readonly string[], olderThanMs: number): Promise<ReplayResult[]> {
+export async function sweepStuck(deps: ReplayDeps, jobIds: readonly string[], olderThanMs: number): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   const cutoff = deps.now().getTime() - olderThanMs;
   for (const jobId of jobIds) {
-    const doc = (await deps.statuses.get(jobId))?.doc;
+    const doc = (await deps.statusStore.get(jobId))?.doc;
     if (!doc || (doc.state !== 'queued' && doc.state !== 'processing')) continue;
     const since = Date.parse(doc.updatedAt);
     if (since > cutoff) continue;
@@ -154,24 +107,7 @@ export async function sweepStuck(deps: { statuses: StatusStore; publish: (messag
 /** Job ids of every status document in the results bucket (`jobs/{jobId}/status.json`). */
 async function listJobIds(storage: Storage, bucket: string): Promise<string[]> {
   const [files] = await storage.bucket(bucket).getFiles({ prefix: JOBS_PREFIX, autoPaginate: true });
-  const ids: string[] = [];
-  for (const f of files) {
-    const id = f.name.split('/')[1];
-    if (id !== undefined && isJobId(id) && f.name === statusObjectName(id)) ids.push(id);
-  }
-  return ids;
-}
-
-/** The job a dead letter is about: its JobMessage's id, or the `jobId` attribute of one that does not parse. */
-function jobIdOf(message: Message): string | undefined {
-  try {
-    const id = jobIdIn(JSON.parse(message.data.toString('utf8')));
-    if (id !== undefined) return id;
-  } catch {
-    // fall through to the attribute
-  }
-  const attr = message.attributes['jobId'];
-  return attr !== undefined && isJobId(attr) ? attr : undefined;
+  return files.map((f) => jobIdOfStatusName(f.name)).filter((id): id is string => id !== undefined);
 }
 
 /**
@@ -197,7 +133,8 @@ async function drainReview(pubsub: PubSub, subscription: string, idleSeconds: nu
     });
     sub.on('message', (message: Message) => {
       settle();
-      const jobId = jobIdOf(message);
+      // Its JobMessage's id, or the `jobId` attribute of one that does not parse.
+      const jobId = jobIdOfMessage(message.data, message.attributes);
       if (jobId === undefined) {
         out(`  message ${message.id}: names no job; left for a person`);
         return;
@@ -240,10 +177,14 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
   }
   const storage = new Storage(storageOptions(cfg));
   const pubsub = new PubSub({ projectId: cfg.GOOGLE_CLOUD_PROJECT });
-  const statuses = createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET)));
   const publisher = pubsubPublisher(pubsub);
+  const deps: ReplayDeps = {
+    statusStore: createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET))),
+    publish: (m) => publishJob(publisher, cfg.JOBS_TOPIC, m),
+    now: () => new Date(),
+  };
   const replay = async (jobId: string): Promise<ReplayResult> => {
-    const r = await replayJob({ statuses, publish: (m) => publishJob(publisher, cfg.JOBS_TOPIC, m), now: () => new Date() }, jobId).catch(
+    const r = await replayJob(deps, jobId).catch(
       (err: unknown): ReplayResult => ({ jobId, outcome: 'left', detail: `could not replay: ${err instanceof Error ? err.message : String(err)}` }),
     );
     out(`  ${jobId}: ${r.outcome} (${r.detail})`);
@@ -253,7 +194,7 @@ export async function main(argv: string[], env: Env, out: (line: string) => void
   try {
     if (options.stuckMinutes !== undefined) {
       out(`replay: jobs queued or processing for over ${options.stuckMinutes} min in gs://${cfg.RESULTS_BUCKET}/${JOBS_PREFIX}`);
-      results = await sweepStuck({ statuses, publish: (m) => publishJob(publisher, cfg.JOBS_TOPIC, m), now: () => new Date() }, await listJobIds(storage, cfg.RESULTS_BUCKET), options.stuckMinutes * 60_000);
+      results = await sweepStuck(deps, await listJobIds(storage, cfg.RESULTS_BUCKET), options.stuckMinutes * 60_000);
       for (const r of results) out(`  ${r.jobId}: ${r.outcome} (${r.detail})`);
     } else if (options.jobIds.length > 0) {
       results = [];

@@ -22,13 +22,3 @@ export function batchJobId(bucket: string, name: string, generation: string): st
 export function isJobId(value: string): boolean {
   return JOB_ID_PATTERN.test(value);
 }
-
-/**
- * The job id a message names even when it is not a valid JobMessage (a `jobId` field of a
- * parsed object), so a broken message can still fail its job instead of losing it.
- * @example jobIdIn(JSON.parse(body)) // 'a1b2…' or undefined
- */
-export function jobIdIn(payload: unknown): string | undefined {
-  const id = typeof payload === 'object' && payload !== null ? (payload as { jobId?: unknown }).jobId : undefined;
-  return typeof id === 'string' && isJobId(id) ? id : undefined;
-}

@@ -1,6 +1,6 @@
 import type { Bucket } from '@google-cloud/storage';
 import { parseOrThrow } from '../schemas/parse.js';
-import { JobStatus, TERMINAL_STATES, type JobState } from '../schemas/status.js';
+import { JobStatus } from '../schemas/status.js';
 import { RetryableError } from './errors.js';
 import { statusObjectName } from './paths.js';
 
@@ -8,7 +8,8 @@ import { statusObjectName } from './paths.js';
  * The job status documents (`gs://RESULTS/jobs/{jobId}/status.json`), shared by the
  * functions and the worker. Every write carries a generation precondition: creation is
  * create-only (`ifGenerationMatch: 0`) and updates are compare-and-swap on the generation
- * that was read, retried on 412. Nothing here ever overwrites blindly.
+ * that was read, retried on 412. Nothing here ever overwrites blindly. What a document may
+ * say and how it changes is shared/job's business: this module only stores and swaps.
  */
 
 /** Where a stored document stands: its object generation, metageneration and labels. */
@@ -73,7 +74,7 @@ const BASE_WAIT_MS = 25;
  * The store over any DocObjects backend.
  * @example
  * const store = createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET)));
- * await store.update(jobId, (doc) => (doc.state === 'queued' ? transition(doc, 'processing', now) : undefined));
+ * await store.update(jobId, (doc) => toProcessing(doc, now)); // shared/job
  */
 export function createStatusStore(objects: DocObjects, options: StatusStoreOptions = {}): StatusStore {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -140,38 +141,8 @@ function encode(doc: JobStatus): Buffer {
   return Buffer.from(`${JSON.stringify(doc)}\n`);
 }
 
-/**
- * A new document in its first state, with the first transition recorded.
- * @example newStatus({ jobId, state: 'queued', trigger: 'upload', source, outputsRequested: ['cutout'] }, now)
- */
-export function newStatus(
-  fields: Omit<JobStatus, 'schemaVersion' | 'createdAt' | 'updatedAt' | 'transitions' | 'attempts'> & { attempts?: number },
-  at: Date,
-): JobStatus {
-  const iso = at.toISOString();
-  return {
-    schemaVersion: 1,
-    ...fields,
-    attempts: fields.attempts ?? 0,
-    createdAt: iso,
-    updatedAt: iso,
-    transitions: [{ state: fields.state, at: iso }],
-  };
-}
-
-/**
- * The document moved to `state` at `at`, with the transition timestamped, plus `patch`.
- * @example transition(doc, 'failed', now, { error: { code: 'dead_lettered', message, retryable: false } })
- */
-export function transition(doc: JobStatus, state: JobState, at: Date, patch: Partial<JobStatus> = {}): JobStatus {
-  const iso = at.toISOString();
-  return { ...doc, ...patch, state, updatedAt: iso, transitions: [...doc.transitions, { state, at: iso }] };
-}
-
-/** @example isTerminal('succeeded') === true */
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL_STATES.has(state);
-}
+// scripts/batch.ts still imports isTerminal from here; its home is shared/job.
+export { isTerminal } from './job/states.js';
 
 function statOf(metadata: { generation?: unknown; metageneration?: unknown; metadata?: unknown }): DocStat {
   const labels: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
-import type { BlobStore, ObjectMetadata, Publisher } from './ports.js';
+import type { BlobStore, ObjectMetadata, TopicPublisher } from './ports.js';
 
 /** Adapters from the ports to the official clients; the emulators are reached through the clients' own env vars. */
 
@@ -62,7 +62,7 @@ export function gcsBlobStore(storage: Storage): BlobStore {
 // client's default 10 ms batch window.
 const PUBLISH_BATCH_WAIT_MS = 1;
 
-export function pubsubPublisher(pubsub: PubSub, topic: string): Publisher {
+export function pubsubPublisher(pubsub: PubSub, topic: string): TopicPublisher {
   const t = pubsub.topic(topic, { batching: { maxMessages: 100, maxMilliseconds: PUBLISH_BATCH_WAIT_MS } });
-  return { publish: (m) => t.publishMessage({ data: m.data, attributes: m.attributes }) };
+  return { publishMessage: (m) => t.publishMessage({ data: m.data, attributes: m.attributes }) };
 }

@@ -1,52 +1,55 @@
-import { jobIdIn } from '../../shared/ids.js';
+import { deadLetterAttributes, toFailed } from '../../shared/job/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { StatusStore } from '../../shared/status-store.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import type { JobMetrics } from './metrics.js';
-import { deadLetterAttributes } from './messages.js';
-import type { Delivery, Publisher, Verdict } from './ports.js';
-import { isTerminal, toFailed } from './transitions.js';
+import type { Delivery, TopicPublisher, Verdict } from './ports.js';
 
 interface Deps {
   log: Logger;
-  statuses: StatusStore;
+  statusStore: StatusStore;
   completions: CompletionPublisher;
-  deadLetters: Publisher;
+  deadLetters: TopicPublisher;
   metrics: JobMetrics;
 }
 
 /**
  * A message that is not a JobMessage can never succeed, and nacking it would loop until the
- * subscription's attempts run out. So it is published to the dead-letter topic at once (kept
- * for an operator, with the reason) and acked. If it still names a job whose status document
- * exists, that job is marked failed so it does not stay `queued` forever.
+ * subscription's attempts run out. The worker owns it, alone (see shared/job): if it names a
+ * job that is still running, that job is failed with `invalid_message` (and its completion
+ * event sent) so it does not stay `queued` forever. Otherwise (no job named, no document, or
+ * a job that already ended) it is published to the dead-letter topic for a person, marked as
+ * the worker's so onDeadLetter leaves it alone. Either way it is acked.
  */
-export async function recordInvalidMessage(deps: Deps, delivery: Delivery, reason: string, now: () => string): Promise<Verdict> {
-  const jobId = looseJobId(delivery.data);
+export async function recordInvalidMessage(deps: Deps, delivery: Delivery, read: { reason: string; jobId?: string }, now: () => Date): Promise<Verdict> {
+  const { reason, jobId } = read;
   const log = deps.log.child({ messageId: delivery.messageId, ...(jobId ? { jobId } : {}) });
-  log.error({ event: 'job.invalid_message', reason }, 'unreadable job message: dead-lettered');
+  log.error({ event: 'job.invalid_message', reason }, 'unreadable job message');
+  let failed: boolean;
   try {
-    await deps.deadLetters.publish({ data: delivery.data, attributes: deadLetterAttributes(delivery, reason) });
-    if (jobId) await failNamedJob(deps, jobId, reason, now);
+    failed = jobId !== undefined && (await failNamedJob(deps, jobId, reason, now));
+    if (!failed) await deps.deadLetters.publishMessage({ data: delivery.data, attributes: deadLetterAttributes(delivery, reason) });
   } catch (err) {
     deps.metrics.jobFinished('retried');
-    log.warn({ event: 'job.invalid_message_not_recorded', err }, 'could not dead-letter an unreadable message; Pub/Sub will redeliver');
+    log.warn({ event: 'job.invalid_message_not_recorded', err }, 'could not record an unreadable message; Pub/Sub will redeliver');
     return 'nack';
   }
+  log.info({ event: 'job.invalid_message_recorded', recordedAs: failed ? 'job_failed' : 'dead_lettered' }, failed ? 'its job failed with invalid_message' : 'dead-lettered for a person');
   deps.metrics.jobFinished('invalid');
   return 'ack';
 }
 
-async function failNamedJob(deps: Deps, jobId: string, reason: string, now: () => string): Promise<void> {
-  const error = { code: 'invalid_message', message: reason.slice(0, 2000), retryable: false };
-  const result = await deps.statuses.update(jobId, (s) => (isTerminal(s.state) ? undefined : toFailed(s, error, now())));
-  if (result?.changed) await deps.completions.publish(result.stored.doc);
+/**
+ * True when the job ended (now, or on an earlier delivery of this message) as failed with
+ * `invalid_message`; its event is announced again in case that delivery died before it did.
+ */
+async function failNamedJob(deps: Deps, jobId: string, reason: string, now: () => Date): Promise<boolean> {
+  const error = { code: INVALID_MESSAGE, message: reason.slice(0, 2000), retryable: false };
+  const result = await deps.statusStore.update(jobId, (s) => toFailed(s, error, now()));
+  const doc = result?.stored.doc;
+  if (doc?.state !== 'failed' || doc.error?.code !== INVALID_MESSAGE) return false;
+  await deps.completions.announce(doc);
+  return true;
 }
 
-function looseJobId(data: Buffer): string | undefined {
-  try {
-    return jobIdIn(JSON.parse(data.toString('utf8')));
-  } catch {
-    return undefined;
-  }
-}
+const INVALID_MESSAGE = 'invalid_message';

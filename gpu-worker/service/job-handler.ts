@@ -4,16 +4,15 @@ import type { JobMessage } from '../../schemas/job.js';
 import type { JobStatus, OutputObject } from '../../schemas/status.js';
 import { RetryableError, classify } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { endingWriter, queuedFromMessage, readJobMessage, toFailed, toProcessing, toSucceeded } from '../../shared/job/index.js';
 import type { StatusStore, UpdateResult } from '../../shared/status-store.js';
 import type { ImagePipeline } from '../pipeline/contract.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import { recordInvalidMessage } from './invalid-message.js';
 import type { JobMetrics } from './metrics.js';
-import { parseJobMessage } from './messages.js';
 import { cacheKey, type OutputCache, type ResultsWriter } from './outputs.js';
-import type { BlobStore, Delivery, Publisher, Verdict } from './ports.js';
+import type { BlobStore, Delivery, TopicPublisher, Verdict } from './ports.js';
 import { readPinnedSource } from './source.js';
-import { isTerminal, queuedFromMessage, toFailed, toProcessing, toSucceeded } from './transitions.js';
 
 export interface DebugHooks {
   /** Hold each job this long after it turns `processing` (tests of SIGTERM and SIGKILL). */
@@ -25,7 +24,7 @@ export interface DebugHooks {
 
 export interface JobHandlerDeps {
   log: Logger;
-  statuses: StatusStore;
+  statusStore: StatusStore;
   store: BlobStore;
   results: ResultsWriter;
   /** Absent when the cache is switched off. */
@@ -33,7 +32,7 @@ export interface JobHandlerDeps {
   /** The loaded pipeline, or undefined while the model is still loading. */
   pipeline: () => ImagePipeline | undefined;
   completions: CompletionPublisher;
-  deadLetters: Publisher;
+  deadLetters: TopicPublisher;
   metrics: JobMetrics;
   maxDeliveryAttempts: number;
   now?: () => Date;
@@ -49,7 +48,7 @@ export type JobHandler = (delivery: Delivery) => Promise<Verdict>;
  * redelivers and, after the subscription's attempts, dead-letters it.
  */
 export function createJobHandler(deps: JobHandlerDeps): JobHandler {
-  const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
+  const now = deps.now ?? ((): Date => new Date());
   /**
    * Jobs running in this process, by id. A second delivery of a job already running here (a
    * redelivery after a lease ran out, or a publisher's retry) shares that run's verdict
@@ -57,8 +56,8 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
    */
   const running = new Map<string, Promise<Verdict>>();
   return async (delivery) => {
-    const parsed = parseJobMessage(delivery);
-    if (!parsed.ok) return recordInvalidMessage(deps, delivery, parsed.reason, now);
+    const parsed = readJobMessage(delivery.data);
+    if (!parsed.ok) return recordInvalidMessage(deps, delivery, parsed, now);
     const msg = parsed.message;
     const log = deps.log.child({
       jobId: msg.jobId,
@@ -83,7 +82,7 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
   };
 }
 
-async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: () => string): Promise<Verdict> {
+async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: () => Date): Promise<Verdict> {
   const started = performance.now();
   const timings: Record<string, number> = {};
   const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
@@ -144,10 +143,10 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   timings['total'] = performance.now() - started;
 
   const done = outputs;
-  const final = await updateStatus(deps.statuses, msg.jobId, (s) =>
-    isTerminal(s.state) ? undefined : toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit }, now()),
+  const final = await updateStatus(deps.statusStore, msg.jobId, (s) =>
+    toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit }, now()),
   );
-  await deps.completions.publish(final.stored.doc, msg.trace?.traceparent);
+  await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   deps.metrics.stageDuration('total', timings['total']);
   deps.metrics.jobFinished(final.changed ? 'succeeded' : 'skipped');
   log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
@@ -163,12 +162,12 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
  * processing, with compare-and-swap. The status document normally exists (the ingest
  * function created it), so the update comes first; a missing one is rebuilt from the message.
  */
-async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => string): Promise<UpdateResult> {
-  const toClaim = (s: JobStatus): JobStatus | undefined => (isTerminal(s.state) ? undefined : toProcessing(s, now()));
-  const first = await deps.statuses.update(msg.jobId, toClaim);
+async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => Date): Promise<UpdateResult> {
+  const toClaim = (s: JobStatus): JobStatus | undefined => toProcessing(s, now());
+  const first = await deps.statusStore.update(msg.jobId, toClaim);
   if (first) return first;
-  await deps.statuses.create(queuedFromMessage(msg, now()));
-  return updateStatus(deps.statuses, msg.jobId, toClaim);
+  await deps.statusStore.create(queuedFromMessage(msg, now()));
+  return updateStatus(deps.statusStore, msg.jobId, toClaim);
 }
 
 /**
@@ -180,14 +179,13 @@ async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => string): 
  * CloudEvents consumers take for a different event.
  */
 async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger, traceparent?: string): Promise<Verdict> {
-  const ours = status.state !== 'rejected' && status.error?.code !== 'dead_lettered';
-  if (ours) await deps.completions.publish(status, traceparent);
+  if (endingWriter(status) === 'worker') await deps.completions.announce(status, traceparent);
   deps.metrics.jobFinished('skipped');
   log.info({ event: 'job.already_terminal', state: status.state }, `job already ${status.state}: acked without work`);
   return 'ack';
 }
 
-async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: Delivery, log: Logger, err: unknown, now: () => string): Promise<Verdict> {
+async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: Delivery, log: Logger, err: unknown, now: () => Date): Promise<Verdict> {
   const c = classify(err);
   if (c.retryable) {
     deps.metrics.jobFinished('retried');
@@ -197,8 +195,8 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
   }
   try {
     const error = { code: c.code, message: c.message, retryable: false };
-    const final = await updateStatus(deps.statuses, msg.jobId, (s) => (isTerminal(s.state) ? undefined : toFailed(s, error, now())));
-    await deps.completions.publish(final.stored.doc, msg.trace?.traceparent);
+    const final = await updateStatus(deps.statusStore, msg.jobId, (s) => toFailed(s, error, now()));
+    await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   } catch (recordErr) {
     // Not recorded, so not done: a redelivery records it (or the dead-letter handler does).
     deps.metrics.jobFinished('retried');

@@ -35,6 +35,8 @@ export interface PubSubMessageOut {
   attributes: Record<string, string>;
 }
 
-export interface Publisher {
-  publish(message: PubSubMessageOut): Promise<string>;
+/** One topic, bound at construction (the official client's `Topic`, narrowed). */
+export interface TopicPublisher {
+  /** Resolves with the message id once Pub/Sub has accepted the message. */
+  publishMessage(message: PubSubMessageOut): Promise<string>;
 }

@@ -10,7 +10,7 @@ import { createHttpApp } from './http.js';
 import { createJobHandler, type DebugHooks } from './job-handler.js';
 import { WorkerMetrics } from './metrics.js';
 import { OutputCache, ResultsWriter } from './outputs.js';
-import type { BlobStore, Publisher } from './ports.js';
+import type { BlobStore, TopicPublisher } from './ports.js';
 import { PullConsumer, type SubscriptionLike } from './pull.js';
 import { createPushHandler } from './push.js';
 import { Readiness } from './readiness.js';
@@ -39,9 +39,9 @@ export interface WorkerSettings {
 
 export interface WorkerAdapters {
   store: BlobStore;
-  statuses: StatusStore;
-  completions: Publisher;
-  deadLetters: Publisher;
+  statusStore: StatusStore;
+  completions: TopicPublisher;
+  deadLetters: TopicPublisher;
   /** Opens the subscription (pull mode only), called once the model is ready. */
   subscribe?: () => SubscriptionLike;
   loadPipeline: () => Promise<ImagePipeline>;
@@ -71,7 +71,7 @@ export class Worker {
   ) {
     const handler = createJobHandler({
       log,
-      statuses: adapters.statuses,
+      statusStore: adapters.statusStore,
       store: adapters.store,
       results: new ResultsWriter(adapters.store, settings.resultsBucket),
       ...(settings.cacheEnabled ? { cache: new OutputCache(adapters.store, settings.resultsBucket) } : {}),

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createDeadLetterHandler } from '../../functions/dead-letter.js';
-import { jobMessageFor } from '../../functions/publish.js';
 import { fromPubSubMessage } from '../../shared/completion.js';
-import { newStatus, transition } from '../../shared/status-store.js';
+import { jobMessageFor, newStatus } from '../../shared/job/index.js';
+import { withState } from '../shared/job-fixtures.js';
 import type { JobStatus } from '../../schemas/status.js';
 import { fakeWorld } from './fakes.js';
 
@@ -50,7 +50,7 @@ describe('onDeadLetter', () => {
     it(`marks a ${from} job failed with dead_lettered and the delivery count, and publishes one completion`, async () => {
       const { world, handle } = setup();
       let doc = queuedDoc(world.clock.now());
-      if (from === 'processing') doc = transition(doc, 'processing', world.clock.now(), { attempts: 2 });
+      if (from === 'processing') doc = withState(doc, 'processing', world.clock.now(), { attempts: 2 });
       await world.statusStore.create(doc);
       world.clock.advance(1000);
       assert.equal(await handle(deadLetterEvent(jobMessageFor(queuedDoc(world.clock.now())))), 'failed');
@@ -91,7 +91,7 @@ describe('onDeadLetter', () => {
     it(`leaves a ${terminal} job alone`, async () => {
       const { world, handle } = setup();
       const extra = terminal === 'rejected' ? { error: { code: 'corrupt', message: 'x', retryable: false } } : {};
-      await world.statusStore.create(transition(queuedDoc(world.clock.now()), terminal, world.clock.now(), extra));
+      await world.statusStore.create(withState(queuedDoc(world.clock.now()), terminal, world.clock.now(), extra));
       assert.equal(await handle(deadLetterEvent(jobMessageFor(queuedDoc(world.clock.now())))), 'already_terminal');
       assert.equal((await world.statusStore.get(JOB))?.doc.state, terminal);
       assert.equal(world.publisher.sent.length, 0);

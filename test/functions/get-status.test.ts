@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getStatusHandler } from '../../functions/get-status.js';
 import { StatusResponse } from '../../schemas/status.js';
-import { newStatus, transition } from '../../shared/status-store.js';
+import { newStatus } from '../../shared/job/index.js';
+import { withState } from '../shared/job-fixtures.js';
 import { fakeRequest, fakeResponse, fakeWorld, type FakeWorld } from './fakes.js';
 
 const JOB = '00112233445566778899aabbccddeeff';
@@ -14,7 +15,7 @@ async function setup(state: 'queued' | 'succeeded' = 'queued') {
   const at = world.clock.now();
   let doc = newStatus({ jobId: JOB, state: 'queued', trigger: 'upload', source: { bucket: 'uploads-bkt', name: `uploads/${JOB}/original` }, outputsRequested: ['cutout', 'mask'] }, at);
   if (state === 'succeeded') {
-    doc = transition(transition(doc, 'processing', at), 'succeeded', at, {
+    doc = withState(withState(doc, 'processing', at), 'succeeded', at, {
       outputs: [
         { kind: 'cutout', bucket: 'results-bkt', name: `jobs/${JOB}/cutout.png`, contentType: 'image/png', size: 10, width: 5, height: 5 },
         { kind: 'mask', bucket: 'results-bkt', name: `jobs/${JOB}/mask.png`, contentType: 'image/png', size: 10, width: 5, height: 5 },
@@ -54,7 +55,7 @@ describe('getStatus', () => {
     assert.equal(again.headers['etag'], etag);
     assert.equal(again.body, undefined);
     assert.equal((await get(world, handle, `/jobs/${JOB}`, { 'if-none-match': `W/${etag}, "other"` })).statusCode, 304);
-    await world.statusStore.update(JOB, (d) => transition(d, 'processing', world.clock.now()));
+    await world.statusStore.update(JOB, (d) => withState(d, 'processing', world.clock.now()));
     const moved = await get(world, handle, `/jobs/${JOB}`, { 'if-none-match': etag });
     assert.equal(moved.statusCode, 200);
     assert.notEqual(moved.headers['etag'], etag);

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import type { JobMessage } from '../../schemas/job.js';
 import type { JobStatus } from '../../schemas/status.js';
 import { main, parseReplayArgs, replayJob, ReplayUsageError, sweepStuck } from '../../scripts/replay.js';
-import { newStatus, transition } from '../../shared/status-store.js';
+import { newStatus } from '../../shared/job/index.js';
+import { withState } from '../shared/job-fixtures.js';
 import { fakeStatusStore } from '../gpu-worker/service/fakes.js';
 
 const JOB = 'a'.repeat(32);
@@ -16,14 +17,14 @@ const source = { bucket: 'uploads', name: `uploads/${JOB}/original`, generation:
 function queued(): JobStatus {
   return newStatus({ jobId: JOB, state: 'queued', trigger: 'upload', source, outputsRequested: ['cutout', 'mask'], clientRef: 'order-7' }, T0);
 }
-const failedWith = (code: string): JobStatus => transition(transition(queued(), 'processing', T0, { attempts: 5 }), 'failed', T0, { error: { code, message: 'x', retryable: false } });
+const failedWith = (code: string): JobStatus => withState(withState(queued(), 'processing', T0, { attempts: 5 }), 'failed', T0, { error: { code, message: 'x', retryable: false } });
 
 function world(doc?: JobStatus) {
   const { store } = fakeStatusStore();
   const published: JobMessage[] = [];
   let failPublish: Error | undefined;
   const deps = {
-    statuses: store,
+    statusStore: store,
     publish: async (m: JobMessage) => {
       if (failPublish) throw failPublish;
       published.push(m);
@@ -62,7 +63,7 @@ describe('replay: one job', () => {
     assert.match(r.detail, /reopened already/);
     assert.equal(w.published.length, 1);
     // Picked up by a worker: nothing more to publish.
-    await w.store.update(JOB, (d) => transition(d, 'processing', LATER));
+    await w.store.update(JOB, (d) => withState(d, 'processing', LATER));
     assert.equal((await replayJob(w.deps, JOB)).outcome, 'left');
     assert.equal(w.published.length, 1);
   });
@@ -70,9 +71,9 @@ describe('replay: one job', () => {
   for (const [name, doc, outcome, detail] of [
     ['a job that failed for its input', failedWith('corrupt'), 'left', /failed for its input \(corrupt\)/],
     ['an unreadable message the worker failed', failedWith('invalid_message'), 'left', /invalid_message/],
-    ['a job that succeeded since', transition(queued(), 'succeeded', T0), 'ended', /already succeeded/],
-    ['a rejected upload', transition(queued(), 'rejected', T0, { error: { code: 'corrupt', message: 'x', retryable: false } }), 'ended', /already rejected/],
-    ['a job still in flight', transition(queued(), 'processing', T0), 'left', /still processing/],
+    ['a job that succeeded since', withState(queued(), 'succeeded', T0), 'ended', /already succeeded/],
+    ['a rejected upload', withState(queued(), 'rejected', T0, { error: { code: 'corrupt', message: 'x', retryable: false } }), 'ended', /already rejected/],
+    ['a job still in flight', withState(queued(), 'processing', T0), 'left', /still processing/],
     ['a job that is only queued', queued(), 'left', /still queued/],
   ] as const) {
     it(`leaves ${name} alone (${outcome})`, async () => {
@@ -100,12 +101,12 @@ describe('replay --stuck: the sweep for jobs whose message went missing', () => 
     const published: JobMessage[] = [];
     const ids = { oldQueued: '1'.repeat(32), oldProcessing: '2'.repeat(32), freshQueued: '3'.repeat(32), oldSucceeded: '4'.repeat(32), oldFailed: '5'.repeat(32) };
     await store.create(other(ids.oldQueued, queued()));
-    await store.create(other(ids.oldProcessing, transition(queued(), 'processing', T0)));
+    await store.create(other(ids.oldProcessing, withState(queued(), 'processing', T0)));
     await store.create(other(ids.freshQueued, newStatus({ jobId: ids.freshQueued, state: 'queued', trigger: 'upload', source, outputsRequested: ['cutout'] }, new Date(LATER.getTime() - 5 * 60_000))));
-    await store.create(other(ids.oldSucceeded, transition(queued(), 'succeeded', T0)));
+    await store.create(other(ids.oldSucceeded, withState(queued(), 'succeeded', T0)));
     await store.create(other(ids.oldFailed, failedWith('dead_lettered')));
     const before = await Promise.all(Object.values(ids).map(async (id) => (await store.get(id))?.generation));
-    const results = await sweepStuck({ statuses: store, publish: async (m) => (published.push(m), String(published.length)), now: () => LATER }, [...Object.values(ids), 'f'.repeat(32)], 30 * 60_000);
+    const results = await sweepStuck({ statusStore: store, publish: async (m) => (published.push(m), String(published.length)), now: () => LATER }, [...Object.values(ids), 'f'.repeat(32)], 30 * 60_000);
     assert.deepEqual(results.map((r) => [r.jobId, r.outcome]), [[ids.oldQueued, 'replayed'], [ids.oldProcessing, 'replayed']]);
     assert.match(results[0]!.detail, /queued for 60 min/);
     assert.deepEqual(published.map((m) => m.jobId), [ids.oldQueued, ids.oldProcessing]);

@@ -7,7 +7,9 @@ import { Storage } from '@google-cloud/storage';
 import type { JobStatus } from '../../schemas/status.js';
 import { RetryableError } from '../../shared/errors.js';
 import { statusObjectName } from '../../shared/paths.js';
-import { createStatusStore, gcsDocObjects, isTerminal, newStatus, transition } from '../../shared/status-store.js';
+import { isTerminal, newStatus } from '../../shared/job/index.js';
+import { createStatusStore, gcsDocObjects } from '../../shared/status-store.js';
+import { withState } from './job-fixtures.js';
 import { startStorageEmulator, type StorageEmulator } from '../localcloud/storage/index.js';
 import { FakeDocObjects } from '../functions/fakes.js';
 
@@ -31,7 +33,7 @@ describe('status store', () => {
     const { store, objects } = setup();
     const first = await store.create(queued());
     assert.equal(first.created, true);
-    const second = await store.create(transition(queued(), 'failed', T1));
+    const second = await store.create(withState(queued(), 'failed', T1));
     assert.equal(second.created, false);
     assert.equal(second.stored.doc.state, 'queued');
     assert.equal(second.stored.generation, first.stored.generation);
@@ -41,7 +43,7 @@ describe('status store', () => {
   it('records a timestamp for every transition', async () => {
     const { store } = setup();
     await store.create(queued());
-    const r = await store.update(JOB, (d) => transition(d, 'processing', T1, { attempts: d.attempts + 1 }));
+    const r = await store.update(JOB, (d) => withState(d, 'processing', T1, { attempts: d.attempts + 1 }));
     assert.ok(r?.changed);
     assert.deepEqual(r.stored.doc.transitions, [
       { state: 'queued', at: T0.toISOString() },
@@ -60,12 +62,12 @@ describe('status store', () => {
       if (raced) return;
       raced = true;
       // Another writer moves the job to processing between our read and our write.
-      objects.put(name, Buffer.from(JSON.stringify(transition(queued(), 'processing', T1, { attempts: 1 }))));
+      objects.put(name, Buffer.from(JSON.stringify(withState(queued(), 'processing', T1, { attempts: 1 }))));
     };
     let calls = 0;
     const r = await store.update(JOB, (d) => {
       calls++;
-      return transition(d, 'failed', T1, { attempts: d.attempts + 1 });
+      return withState(d, 'failed', T1, { attempts: d.attempts + 1 });
     });
     assert.equal(calls, 2);
     assert.equal(waits.length, 1);
@@ -77,7 +79,7 @@ describe('status store', () => {
     const { store, objects } = setup(3);
     await store.create(queued());
     objects.beforeWrite = (name) => void objects.put(name, Buffer.from(JSON.stringify(queued())));
-    await assert.rejects(store.update(JOB, (d) => transition(d, 'processing', T1)), (err: unknown) => err instanceof RetryableError && err.code === 'conflict');
+    await assert.rejects(store.update(JOB, (d) => withState(d, 'processing', T1)), (err: unknown) => err instanceof RetryableError && err.code === 'conflict');
   });
 
   const noops: Array<{ name: string; change: (d: JobStatus) => JobStatus | undefined }> = [{ name: 'change returns undefined', change: () => undefined }];

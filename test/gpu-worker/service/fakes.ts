@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '../../../shared/logger.js';
 import { PreconditionFailedError, createStatusStore, type DocObjects, type DocStat, type StatusStore } from '../../../shared/status-store.js';
 import type { ImagePipeline, ProcessRequest, ProcessResult } from '../../../gpu-worker/pipeline/contract.js';
 import type { JobMetrics, JobOutcome } from '../../../gpu-worker/service/metrics.js';
-import type { BlobStore, Delivery, ObjectMetadata, Publisher, PubSubMessageOut } from '../../../gpu-worker/service/ports.js';
+import type { BlobStore, Delivery, ObjectMetadata, PubSubMessageOut, TopicPublisher } from '../../../gpu-worker/service/ports.js';
 import { OUTPUT_FILES } from '../../../shared/paths.js';
 import { createHash } from 'node:crypto';
 
@@ -91,10 +91,10 @@ export function fakeStatusStore(): { store: StatusStore; objects: FakeDocObjects
   return { store: createStatusStore(objects, { sleep: async () => {} }), objects };
 }
 
-export class FakePublisher implements Publisher {
+export class FakePublisher implements TopicPublisher {
   readonly messages: PubSubMessageOut[] = [];
   fail: Error | undefined;
-  async publish(m: PubSubMessageOut): Promise<string> {
+  async publishMessage(m: PubSubMessageOut): Promise<string> {
     if (this.fail) throw this.fail;
     this.messages.push(m);
     return String(this.messages.length);

@@ -5,12 +5,12 @@ import type { JobMessage } from '../../../schemas/job.js';
 import type { JobStatus } from '../../../schemas/status.js';
 import { fromPubSubMessage } from '../../../shared/completion.js';
 import { PermanentError, RetryableError } from '../../../shared/errors.js';
+import { queuedFromMessage, toFailed, toSucceeded } from '../../../shared/job/index.js';
 import { outputObjectName } from '../../../shared/paths.js';
 import type { ImagePipeline } from '../../../gpu-worker/pipeline/contract.js';
 import { CompletionPublisher } from '../../../gpu-worker/service/completion-publisher.js';
 import { createJobHandler, type DebugHooks } from '../../../gpu-worker/service/job-handler.js';
 import { OutputCache, ResultsWriter } from '../../../gpu-worker/service/outputs.js';
-import { queuedFromMessage, toFailed, toSucceeded } from '../../../gpu-worker/service/transitions.js';
 import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, fakeStatusStore, jobMessage, silentLogger } from './fakes.js';
 
 const NOW = new Date('2026-11-23T18:00:01.000Z');
@@ -34,7 +34,7 @@ function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
     model,
     handle: createJobHandler({
       log: silentLogger(),
-      statuses,
+      statusStore: statuses,
       store,
       results: new ResultsWriter(store, RESULTS),
       ...(options.cache === false ? {} : { cache: new OutputCache(store, RESULTS) }),
@@ -50,7 +50,7 @@ function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
     async submit(jobId = JOB_ID, bytes = Buffer.from('photo-bytes'), extra: Partial<JobMessage> = {}): Promise<JobMessage> {
       const generation = store.put(UPLOADS, `uploads/${jobId}/original`, bytes, 'image/jpeg');
       const msg = jobMessage({ jobId, generation, ...extra });
-      await statuses.create(queuedFromMessage(msg, '2026-11-23T18:00:00.000Z'));
+      await statuses.create(queuedFromMessage(msg, new Date('2026-11-23T18:00:00.000Z')));
       return msg;
     },
     async status(jobId = JOB_ID): Promise<JobStatus | undefined> {
@@ -370,7 +370,7 @@ describe('job handler: one job from message to terminal status', () => {
   it('a straggler delivery of a job onDeadLetter failed is acked without an event of the worker\'s (same id, other source)', async () => {
     const h = harness();
     const msg = await h.submit();
-    await h.statuses.update(JOB_ID, (s) => toFailed(s, { code: 'dead_lettered', message: 'dead-lettered', retryable: false }, NOW.toISOString()));
+    await h.statuses.update(JOB_ID, (s) => toFailed(s, { code: 'dead_lettered', message: 'dead-lettered', retryable: false }, NOW));
     assert.equal(await h.handle(delivery(msg, 6)), 'ack');
     assert.deepEqual(h.completions.ids(), []);
     assert.equal(h.pipeline.calls.length, 0);
@@ -385,7 +385,7 @@ describe('job handler: one job from message to terminal status', () => {
     const pending = h.handle(delivery(msg));
     await new Promise((r) => setImmediate(r));
     // The dead-letter handler (or a second worker) finished the job first.
-    await h.statuses.update(JOB_ID, (s) => toSucceeded(s, { outputs: [], model: { id: 'other', provider: 'cpu' }, timingsMs: {}, cacheHit: false }, NOW.toISOString()));
+    await h.statuses.update(JOB_ID, (s) => toSucceeded(s, { outputs: [], model: { id: 'other', provider: 'cpu' }, timingsMs: {}, cacheHit: false }, NOW));
     release();
     assert.equal(await pending, 'ack');
     assert.equal((await h.status())?.model?.id, 'other');

@@ -19,7 +19,7 @@ describe('Worker: jobs at once', () => {
     pipeline.gate = new Promise<void>((r) => (open = r));
     const worker = new Worker(
       { mode: 'push', port: 0, host: '127.0.0.1', resultsBucket: RESULTS, eventSource: '//test', cacheEnabled: false, shutdownGraceMs: 1000, maxDeliveryAttempts: 5, maxConcurrentJobs: 2, warmupBeforeReady: false },
-      { store, statuses: fakeStatusStore().store, completions: new FakePublisher(), deadLetters: new FakePublisher(), loadPipeline: async () => pipeline, isFatalLoadError: () => true },
+      { store, statusStore: fakeStatusStore().store, completions: new FakePublisher(), deadLetters: new FakePublisher(), loadPipeline: async () => pipeline, isFatalLoadError: () => true },
       silentLogger(),
     );
     const port = await worker.listen();
