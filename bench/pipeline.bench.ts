@@ -12,7 +12,7 @@ import type { LoadedModel } from '../gpu-worker/model/load.js';
 import { decodeImage } from '../gpu-worker/pipeline/decode.js';
 import { inferBatch, type SaliencyMap } from '../gpu-worker/pipeline/infer.js';
 import { composeRgba, encodeOutput } from '../gpu-worker/pipeline/outputs.js';
-import { configureSharp, createImagePipeline, pipelineForModel } from '../gpu-worker/pipeline/pipeline.js';
+import { configureSharp, createImagePipeline, pipelineForModel, type ImagePipelineOptions } from '../gpu-worker/pipeline/pipeline.js';
 import { mapToAlpha, upsampleAlpha } from '../gpu-worker/pipeline/postprocess.js';
 import { preprocess, resizeForModel, toChwTensor } from '../gpu-worker/pipeline/preprocess.js';
 import { renderOutputs, type RenderStage } from '../gpu-worker/pipeline/render.js';
@@ -23,19 +23,13 @@ const SMALL = 'test/fixtures/photos/scipy-face-raccoon.jpg';
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
 const REFERENCE_PYTHON_S = 3.8;
 const ISNET = embeddedModelPath();
-const config = (arena: boolean) =>
-  ({
-    MODEL_PRESET: 'isnet-general-1024',
-    MODEL_CACHE_DIR: '.cache/models',
-    EXECUTION_PROVIDER: 'cpu',
-    REQUIRE_GPU: false,
-    INTRA_OP_THREADS: 0,
-    MAX_BATCH_SIZE: 4,
-    BATCH_WAIT_MS: 10,
-    REFINE_FOREGROUND: true,
-    MAX_INPUT_PIXELS: 64_000_000,
-    CPU_MEM_ARENA: arena,
-  }) as const;
+const config = (arena: boolean): ImagePipelineOptions => ({
+  model: { preset: 'isnet-general-1024', cacheDir: '.cache/models', provider: 'cpu', requireGpu: false, intraOpThreads: 0, cpuMemArena: arena },
+  maxBatchSize: 4,
+  batchWaitMs: 10,
+  refine: true,
+  limitInputPixels: 64_000_000,
+});
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number): string => `${x.toFixed(0).padStart(6)} ms`;

@@ -180,16 +180,11 @@ async function main(): Promise<void> {
   const path = embeddedModelPath();
   if (!existsSync(path)) throw new Error(`the ISNet model is missing at ${path}: run \`make model\``);
   const pipeline = await createImagePipeline({
-    MODEL_PRESET: 'isnet-general-1024',
-    MODEL_CACHE_DIR: '.cache/models',
-    EXECUTION_PROVIDER: 'cpu',
-    REQUIRE_GPU: false,
-    INTRA_OP_THREADS: 0,
-    MAX_BATCH_SIZE: 1,
-    BATCH_WAIT_MS: 0,
-    REFINE_FOREGROUND: true,
-    MAX_INPUT_PIXELS: 64_000_000,
-    CPU_MEM_ARENA: false,
+    model: { preset: 'isnet-general-1024', cacheDir: '.cache/models', provider: 'cpu', requireGpu: false, intraOpThreads: 0, cpuMemArena: false },
+    maxBatchSize: 1,
+    batchWaitMs: 0,
+    refine: true,
+    limitInputPixels: 64_000_000,
   });
   const model = pipeline.loaded;
   const nPlain = SUBJECTS.length * PLAIN_BACKGROUNDS.length * SCALES.length;

@@ -20,6 +20,7 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { loadModel, type LoadedModel } from '../gpu-worker/model/load.js';
 import { ModelConfig } from '../gpu-worker/model/config.js';
+import { modelOptions } from '../gpu-worker/config.js';
 import { parseConfig } from '../shared/config.js';
 import { statusObjectName } from '../shared/paths.js';
 import { JobStatus } from '../schemas/status.js';
@@ -285,7 +286,7 @@ async function isnetSection(): Promise<void> {
   // Bare inference in the same run, before and after the worker's (the worker not running,
   // so it has the cores to itself): this shared machine's speed drifts by 10-20 % over a
   // minute, so one measurement on one side of the worker run is not a fair baseline.
-  const model = await loadModel({ ...parseConfig(ModelConfig, {}), EXECUTION_PROVIDER: 'cpu' });
+  const model = await loadModel({ ...modelOptions(parseConfig(ModelConfig, {})), provider: 'cpu' });
   try {
     // Why CPU readiness does not wait for a warm-up: the first run of a fresh session against the next ones.
     const f0 = performance.now();

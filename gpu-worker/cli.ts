@@ -6,9 +6,11 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OUTPUT_KINDS, type OutputKind } from '../schemas/common.js';
 import { classify } from '../shared/errors.js';
 import { parseConfig, type Env } from '../shared/config.js';
+import { imagePipelineOptions } from './config.js';
 import { ModelConfig } from './model/config.js';
 import { PRESET_IDS } from './model/presets.js';
 import type { StorageLike } from './model/provision.js';
@@ -32,67 +34,72 @@ export interface CliOptions {
   modelEnv: Record<string, string>;
 }
 
+// The flags: `string` ones take a value, `boolean` ones are switches.
+const OPTIONS = {
+  out: { type: 'string' },
+  outputs: { type: 'string' },
+  model: { type: 'string' },
+  spec: { type: 'string' },
+  sha256: { type: 'string' },
+  provider: { type: 'string' },
+  concurrency: { type: 'string' },
+  'no-refine': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 /**
  * Parse the command line (pure: no file system).
  * @example parseCliArgs(['a.jpg', '--out', 'o']) // { inputs: ['a.jpg'], out: 'o', outputs: ['cutout', 'mask', 'bw'], ... }
  */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
-  const inputs: string[] = [];
+  const { values, positionals: inputs } = tokens(argv);
+  if (values.help) throw new CliError(USAGE);
   const modelEnv: Record<string, string> = {};
-  let out: string | undefined;
   let outputs: OutputKind[] = ['cutout', 'mask', 'bw'];
-  let concurrency = 4;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new CliError(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    switch (arg) {
-      case '--out':
-        out = value();
-        break;
-      case '--outputs': {
-        const list = value().split(',').map((s) => s.trim());
-        const bad = list.filter((k) => !(OUTPUT_KINDS as readonly string[]).includes(k));
-        if (bad.length || list.length === 0) throw new CliError(`unknown output ${bad.join(', ')}: expected some of ${OUTPUT_KINDS.join(', ')}`);
-        outputs = [...new Set(list)] as OutputKind[];
-        break;
-      }
-      case '--model': {
-        const m = value();
-        if ((PRESET_IDS as string[]).includes(m)) modelEnv['MODEL_PRESET'] = m;
-        else modelEnv['MODEL_URI'] = m;
-        break;
-      }
-      case '--spec':
-        modelEnv['MODEL_SPEC'] = value();
-        break;
-      case '--sha256':
-        modelEnv['MODEL_SHA256'] = value();
-        break;
-      case '--provider':
-        modelEnv['EXECUTION_PROVIDER'] = value();
-        break;
-      case '--no-refine':
-        modelEnv['REFINE_FOREGROUND'] = 'false';
-        break;
-      case '--concurrency':
-        concurrency = Number(value());
-        if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError(`Expected positive integer for --concurrency but received ${argv[i]}`);
-        break;
-      case '--help':
-      case '-h':
-        throw new CliError(USAGE);
-      default:
-        if (arg.startsWith('--')) throw new CliError(`unknown option ${arg}\n${USAGE}`);
-        inputs.push(arg);
-    }
+  if (values.outputs !== undefined) {
+    const list = values.outputs.split(',').map((s) => s.trim());
+    const bad = list.filter((k) => !(OUTPUT_KINDS as readonly string[]).includes(k));
+    if (bad.length || list.length === 0) throw new CliError(`unknown output ${bad.join(', ')}: expected some of ${OUTPUT_KINDS.join(', ')}`);
+    outputs = [...new Set(list)] as OutputKind[];
   }
-  if (!out) throw new CliError(`--out DIR is required\n${USAGE}`);
+  if (values.model !== undefined) {
+    if ((PRESET_IDS as string[]).includes(values.model)) modelEnv['MODEL_PRESET'] = values.model;
+    else modelEnv['MODEL_URI'] = values.model;
+  }
+  if (values.spec !== undefined) modelEnv['MODEL_SPEC'] = values.spec;
+  if (values.sha256 !== undefined) modelEnv['MODEL_SHA256'] = values.sha256;
+  if (values.provider !== undefined) modelEnv['EXECUTION_PROVIDER'] = values.provider;
+  if (values['no-refine']) modelEnv['REFINE_FOREGROUND'] = 'false';
+  let concurrency = 4;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError(`Expected positive integer for --concurrency but received ${values.concurrency}`);
+  }
+  if (!values.out) throw new CliError(`--out DIR is required\n${USAGE}`);
   if (inputs.length === 0) throw new CliError(`no images given\n${USAGE}`);
-  return { inputs, out, outputs, concurrency, modelEnv };
+  return { inputs, out: values.out, outputs, concurrency, modelEnv };
+}
+
+/** `node:util`'s parser, strict: an unknown flag or a missing value is a CliError (exit 2). */
+function tokens(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(`${usageProblem(err)}\n${USAGE}`);
+  }
+}
+
+/** parseArgs' own errors, said the way this CLI always said them. */
+function usageProblem(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  // Node quotes the flag first: "Option '--out <value>' argument missing", "Unknown option '--x'".
+  const flag = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) return `unknown option ${flag}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+    return OPTIONS[flag.replace(/^-+/, '') as keyof typeof OPTIONS]?.type === 'boolean' ? `${flag} takes no value` : `${flag} needs a value`;
+  }
+  return message;
 }
 
 /**
@@ -134,11 +141,13 @@ export async function main(argv: string[], env: Env): Promise<number> {
     }
     throw err;
   }
+  // Flags override the environment; parsed once, then only options travel on.
   const config = parseConfig(ModelConfig, { ...env, MAX_BATCH_SIZE: env['MAX_BATCH_SIZE'] ?? String(options.concurrency), ...options.modelEnv });
+  const pipelineOptions = imagePipelineOptions(config);
   const { createImagePipeline } = await import('./pipeline/pipeline.js');
-  const storage: StorageLike | undefined = config.MODEL_URI?.startsWith('gs://') ? new (await import('@google-cloud/storage')).Storage() : undefined;
+  const storage: StorageLike | undefined = pipelineOptions.model.uri?.startsWith('gs://') ? new (await import('@google-cloud/storage')).Storage() : undefined;
   const quiet = { info: () => {}, warn: (_o: object, msg: string) => void process.stderr.write(`warning: ${msg}\n`) };
-  const pipeline: ImagePipeline = await createImagePipeline(config, { logger: quiet, ...(storage ? { storage } : {}) });
+  const pipeline: ImagePipeline = await createImagePipeline(pipelineOptions, { logger: quiet, ...(storage ? { storage } : {}) });
   process.stderr.write(`model ${pipeline.model.id} on ${pipeline.model.provider}; ${files.length} image(s) -> ${options.out}\n`);
   await mkdir(options.out, { recursive: true });
 

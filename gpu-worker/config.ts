@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { BaseConfig, fields } from '../shared/config.js';
 import { ModelConfig, refineModelConfig } from './model/config.js';
+import type { ModelOptions } from './model/load.js';
+import type { ImagePipelineOptions } from './pipeline/pipeline.js';
 
 /**
  * The worker service's own settings (the model's live in gpu-worker/model). Parsed once by
- * main.ts; everything else receives the parsed object.
+ * the entry points (main.ts, cli.ts), which hand the parts below camelCase options mapped
+ * from it here: no module past them reads a variable name.
  */
 export const ServiceConfig = z.object({
   /** pull: streaming pull (worker pool / always-on); push: POST /pubsub/push (scale to zero). */
@@ -43,26 +46,40 @@ export const ServiceConfig = z.object({
   MAX_DELIVERY_ATTEMPTS: fields.int(5, 100).default(5),
   /** The CloudEvent `source` of completion events published by this worker. */
   EVENT_SOURCE: z.string().min(1).default('//petcutout/gpu-worker'),
+  /** Node's convention (the image and terraform set production); read by libraries, not by us. */
   NODE_ENV: z.string().optional(),
-  /** Test hook: hold each job this long before finishing it (SIGTERM / SIGKILL tests). */
-  DEBUG_JOB_DELAY_MS: fields.int(0, 600_000).default(0),
-  /** Test hook: a job whose clientRef equals this fails with a retryable error on every attempt. */
-  DEBUG_FAIL_CLIENT_REF: z.string().min(1).optional(),
 });
-
-/** Test hooks are refused in production so a stray variable cannot slow or fail real jobs. */
-export function refineServiceConfig<T extends { NODE_ENV?: string | undefined; DEBUG_JOB_DELAY_MS: number; DEBUG_FAIL_CLIENT_REF?: string | undefined }>(
-  cfg: T,
-  ctx: z.RefinementCtx,
-): void {
-  if (cfg.NODE_ENV !== 'production') return;
-  if (cfg.DEBUG_JOB_DELAY_MS > 0) ctx.addIssue({ code: 'custom', path: ['DEBUG_JOB_DELAY_MS'], message: 'test hook not allowed when NODE_ENV=production' });
-  if (cfg.DEBUG_FAIL_CLIENT_REF !== undefined) ctx.addIssue({ code: 'custom', path: ['DEBUG_FAIL_CLIENT_REF'], message: 'test hook not allowed when NODE_ENV=production' });
-}
 
 /** Everything the worker reads from its environment: base + service + model. */
-export const WorkerConfig = BaseConfig.extend({ ...ServiceConfig.shape, ...ModelConfig.shape }).superRefine((cfg, ctx) => {
-  refineServiceConfig(cfg, ctx);
-  refineModelConfig(cfg, ctx);
-});
+export const WorkerConfig = BaseConfig.extend({ ...ServiceConfig.shape, ...ModelConfig.shape }).superRefine(refineModelConfig);
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
+/** The model to load, from MODEL_* and the runtime settings. */
+export function modelOptions(cfg: ModelConfig): ModelOptions {
+  return {
+    preset: cfg.MODEL_PRESET,
+    specFile: cfg.MODEL_SPEC,
+    uri: cfg.MODEL_URI,
+    sha256: cfg.MODEL_SHA256,
+    cacheDir: cfg.MODEL_CACHE_DIR,
+    provider: cfg.EXECUTION_PROVIDER,
+    requireGpu: cfg.REQUIRE_GPU,
+    intraOpThreads: cfg.INTRA_OP_THREADS,
+    cpuMemArena: cfg.CPU_MEM_ARENA,
+  };
+}
+
+/**
+ * What `createImagePipeline` takes, from the model's settings (the worker's and the CLI's).
+ * @example createImagePipeline(imagePipelineOptions(parseConfig(ModelConfig, process.env)), { logger })
+ */
+export function imagePipelineOptions(cfg: ModelConfig): ImagePipelineOptions {
+  return {
+    model: modelOptions(cfg),
+    maxBatchSize: cfg.MAX_BATCH_SIZE,
+    batchWaitMs: cfg.BATCH_WAIT_MS,
+    refine: cfg.REFINE_FOREGROUND,
+    renderConcurrency: cfg.RENDER_CONCURRENCY,
+    limitInputPixels: cfg.MAX_INPUT_PIXELS,
+  };
+}

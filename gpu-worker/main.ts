@@ -1,21 +1,25 @@
 /**
- * The worker's entry point: parse configuration once, start HTTP first (health checks answer
- * while the model loads), load and warm the model, then consume jobs. Owns the process:
- * signals and exit codes live here and nowhere else.
+ * The worker's entry point: parse configuration once, map it to each part's options, start
+ * HTTP first (health checks answer while the model loads), load and warm the model, then
+ * consume jobs. Owns the process: signals and exit codes live here and nowhere else.
  *
  *   npx tsx gpu-worker/main.ts        (env: see gpu-worker/config.ts and gpu-worker/model/config.ts)
+ *
+ * Tests that need hooks in the job handler start test/support/worker-entry.ts instead, which
+ * calls `runWorker` with them: the production configuration has no such switches.
  */
-import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { Storage } from '@google-cloud/storage';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfigOrExit, storageOptions, type Env } from '../shared/config.js';
 import { classify } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
-import { WorkerConfig } from './config.js';
+import { imagePipelineOptions, WorkerConfig } from './config.js';
+import { loadImagePipeline, type PipelineLoad } from './load-pipeline.js';
 import type { ImagePipeline } from './pipeline/contract.js';
 import { gcsBlobStore, pubsubPublisher } from './service/gcp.js';
-import { hostPipeline, PIPELINE_THREAD_ROLE, startPipelineThread } from './service/pipeline-thread.js';
+import type { DebugHooks } from './service/job-handler.js';
+import { startPipelineThread } from './service/pipeline-thread.js';
 import { jobsAtOnce, subscriberOptions, type SubscriptionLike } from './service/pull.js';
 import { Worker } from './service/worker.js';
 
@@ -23,12 +27,17 @@ import { Worker } from './service/worker.js';
 // wrong graph, a missing file or an absent GPU stay that way, so the process exits and says so.
 const TRANSIENT_LOAD_CODES = new Set(['unavailable', 'timeout']);
 
-export type PipelineFactory = (cfg: WorkerConfig, log: Logger) => Promise<ImagePipeline>;
+// The thread's entry sits beside this module: the .ts source, or the bundle's second file.
+const PIPELINE_THREAD_ENTRY = new URL(`./pipeline-thread-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
-export interface MainOptions {
+export type PipelineFactory = (load: PipelineLoad, log: Logger) => Promise<ImagePipeline>;
+
+export interface RunWorkerOptions {
   exit?: (code: number) => never;
   /** Tests inject a pipeline; the default builds the real one from the model config. */
   createPipeline?: PipelineFactory;
+  /** Test hooks in the job handler (test/support/worker-entry.ts); none in production. */
+  hooks?: DebugHooks;
 }
 
 export interface RunningWorker {
@@ -40,27 +49,33 @@ export interface RunningWorker {
   warm: Promise<void>;
 }
 
-export async function main(env: Env, options: MainOptions = {}): Promise<RunningWorker> {
+export async function runWorker(env: Env, options: RunWorkerOptions = {}): Promise<RunningWorker> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const cfg = loadConfigOrExit(WorkerConfig, env, exit);
   const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT });
+  const load: PipelineLoad = {
+    pipeline: imagePipelineOptions(cfg),
+    storage: storageOptions(cfg),
+    log: { level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT },
+  };
 
   const onPipelineCrash = (err: Error): void => {
     log.fatal({ event: 'pipeline.thread_crashed', err }, 'the pipeline thread died; exiting so the platform restarts the instance');
     exit(1);
   };
-  const createPipeline = options.createPipeline ?? ((c: WorkerConfig, l: Logger) => defaultPipelineFactory(c, l, onPipelineCrash));
+  const createPipeline: PipelineFactory =
+    options.createPipeline ?? ((l, logger) => (cfg.PIPELINE_THREAD ? startPipelineThread({ entry: PIPELINE_THREAD_ENTRY, config: l, onCrash: onPipelineCrash }) : loadImagePipeline(l, logger)));
   // The model loads first, on its own thread, while this one imports the Google clients
   // (half a second of module evaluation) and starts HTTP; retries after a failure load anew.
-  let firstLoad: Promise<ImagePipeline> | undefined = createPipeline(cfg, log);
+  let firstLoad: Promise<ImagePipeline> | undefined = createPipeline(load, log);
   firstLoad.catch(() => undefined); // handled by loadWithRetry, which awaits it a little later
   const loadPipeline = (): Promise<ImagePipeline> => {
-    const p = firstLoad ?? createPipeline(cfg, log);
+    const p = firstLoad ?? createPipeline(load, log);
     firstLoad = undefined;
     return p;
   };
 
-  // Imported here, not at the top: the pipeline thread runs this module too and needs neither.
+  // Imported here, not at the top: the model's thread is already loading while they evaluate.
   const [{ PubSub, Duration }, { Storage }] = await Promise.all([import('@google-cloud/pubsub'), import('@google-cloud/storage')]);
   // The official clients find the emulators through PUBSUB_EMULATOR_HOST / apiEndpoint.
   const storage = new Storage(storageOptions(cfg));
@@ -77,7 +92,7 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
       maxDeliveryAttempts: cfg.MAX_DELIVERY_ATTEMPTS,
       maxConcurrentJobs: jobsAtOnce(cfg.WORKER_CONCURRENCY, cfg.MAX_BATCH_SIZE),
       warmupBeforeReady: cfg.WARMUP_BEFORE_READY,
-      hooks: { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) },
+      ...(options.hooks ? { hooks: options.hooks } : {}),
     },
     {
       store: gcsBlobStore(storage),
@@ -121,40 +136,15 @@ export async function main(env: Env, options: MainOptions = {}): Promise<Running
 }
 
 /**
- * The real pipeline, on its own thread unless PIPELINE_THREAD=false; imported lazily so the
- * HTTP server answers before onnxruntime and sharp load. The thread runs this very module
- * (see the end of the file), so the production bundle needs no second entry point.
+ * For an entry module (this one, or the test entry with hooks): an unhandled rejection ends
+ * the process with its stack on stderr instead of leaving a half-started worker.
  */
-async function defaultPipelineFactory(cfg: WorkerConfig, log: Logger, onCrash: (err: Error) => void): Promise<ImagePipeline> {
-  if (cfg.PIPELINE_THREAD) return startPipelineThread({ entry: new URL(import.meta.url), config: cfg, onCrash });
-  return loadImagePipeline(cfg, log);
-}
-
-/** The pipeline, with a Storage client only when the model comes from gs://. */
-async function loadImagePipeline(cfg: WorkerConfig, log: Logger): Promise<ImagePipeline> {
-  const { createImagePipeline } = await import('./pipeline/pipeline.js');
-  const storage = cfg.MODEL_URI?.startsWith('gs://') ? await modelStorage(cfg) : undefined;
-  return createImagePipeline(cfg, { logger: log, ...(storage ? { storage } : {}) });
-}
-
-async function modelStorage(cfg: WorkerConfig): Promise<Storage> {
-  const { Storage } = await import('@google-cloud/storage');
-  return new Storage(storageOptions(cfg));
-}
-
-/** The pipeline thread: its own logger, the same config. */
-async function runPipelineThread(cfg: WorkerConfig, port: MessagePort): Promise<void> {
-  const log = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL, projectId: cfg.GOOGLE_CLOUD_PROJECT }).child({ thread: 'pipeline' });
-  await hostPipeline(port, () => loadImagePipeline(cfg, log));
-}
-
-const threadData = workerData as { role?: unknown; config?: WorkerConfig } | null;
-if (!isMainThread && threadData?.role === PIPELINE_THREAD_ROLE && threadData.config && parentPort) {
-  void runPipelineThread(threadData.config, parentPort);
-} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+export function runAsProcess(start: () => Promise<unknown>): void {
   process.on('unhandledRejection', (err) => {
     process.stderr.write(`gpu-worker: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
-  void main(process.env);
+  void start();
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runAsProcess(() => runWorker(process.env));

@@ -1,7 +1,7 @@
 /**
  * Production bundles, one folder per deployable:
  *   dist/functions/   index.js (+ map) and a package.json for Cloud Functions' build
- *   dist/gpu-worker/  main.js (+ map) and a package.json, copied into the worker image
+ *   dist/gpu-worker/  main.js and pipeline-thread-entry.js (+ maps) and a package.json, copied into the worker image
  *
  * Our code and the pure-JavaScript dependencies are bundled; a few packages stay external
  * (see EXTERNALS) and are listed, with the versions from the root package.json, in the
@@ -13,13 +13,15 @@
  */
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export interface Target {
   name: 'functions' | 'gpu-worker';
   entry: string;
   outfile: string;
+  /** More entry modules, each bundled beside `outfile` under its own name (a worker thread's). */
+  extraEntries?: readonly string[];
   externals: readonly string[];
 }
 
@@ -44,6 +46,8 @@ export const TARGETS: readonly Target[] = [
     name: 'gpu-worker',
     entry: 'gpu-worker/main.ts',
     outfile: 'dist/gpu-worker/main.js',
+    // main.ts starts the pipeline thread from the file beside it.
+    extraEntries: ['gpu-worker/pipeline-thread-entry.ts'],
     externals: ['onnxruntime-node', 'sharp', ...GAX_CLIENTS],
   },
 ];
@@ -123,8 +127,8 @@ async function buildTarget(root: string, rootPkg: RootPackage, target: Target): 
   mkdirSync(outdir, { recursive: true });
   await build({
     absWorkingDir: root,
-    entryPoints: [target.entry],
-    outfile,
+    entryPoints: [target.entry, ...(target.extraEntries ?? [])].map((e, i) => ({ in: e, out: basename(i === 0 ? outfile : e).replace(/\.[jt]s$/, '') })),
+    outdir,
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -1,11 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ModelConfig } from './config.js';
 import { checkContract, type ModelContract } from './contract.js';
 import { EMBEDDED_MODEL, embeddedModelPath } from './embedded.js';
-import { PRESETS } from './presets.js';
+import { PRESETS, type PresetId } from './presets.js';
 import { provisionModel, type StorageLike } from './provision.js';
-import { createSession, ModelLoadError, type CreateSession, type ModelLogger, type Provider } from './runtime.js';
+import { createSession, ModelLoadError, type CreateSession, type ModelLogger, type Provider, type ProviderChoice } from './runtime.js';
 import { parseModelSpec, type ModelSpec } from './spec.js';
 
 /** A verified, contract-checked session, ready to serve. */
@@ -24,27 +23,44 @@ export interface LoadModelDeps {
   createSession?: CreateSession;
 }
 
-/** The settings `loadModel` reads (a subset of ModelConfig, so tests can pass literals). */
-export type LoadModelConfig = Pick<
-  ModelConfig,
-  'MODEL_PRESET' | 'MODEL_SPEC' | 'MODEL_URI' | 'MODEL_SHA256' | 'MODEL_CACHE_DIR' | 'EXECUTION_PROVIDER' | 'REQUIRE_GPU' | 'INTRA_OP_THREADS'
-> & Partial<Pick<ModelConfig, 'CPU_MEM_ARENA'>>;
+/**
+ * Which model to load and how (the entry points map them from MODEL_* and friends,
+ * gpu-worker/config.ts's `modelOptions`).
+ */
+export interface ModelOptions {
+  /** The built-in contract, unless `specFile` describes the model. */
+  preset: PresetId;
+  /** A JSON file describing a custom model (spec.ts); overrides `preset`. */
+  specFile?: string | undefined;
+  /** A local path or gs://bucket/object; absent: the embedded default weights. */
+  uri?: string | undefined;
+  /** Expected sha256 (hex) of the file; required for gs://. */
+  sha256?: string | undefined;
+  /** Where downloads and the embedded default live. */
+  cacheDir: string;
+  provider: ProviderChoice;
+  requireGpu: boolean;
+  /** 0 means one per core. */
+  intraOpThreads: number;
+  /** onnxruntime's CPU memory arena (default off: ~1 GB more resident with ISNet). */
+  cpuMemArena?: boolean | undefined;
+}
 
 /**
  * Resolve the spec, provision and verify the file, create the session on the configured
  * provider and check the graph against the spec. Any failure here is a startup error
  * with a message naming the problem (wrong digest, missing tensor, GPU absent...).
- * @example const model = await loadModel(parseConfig(ModelConfig, process.env), { storage: new Storage(), logger })
+ * @example const model = await loadModel({ preset: 'isnet-general-1024', cacheDir: '.cache/models', provider: 'cpu', requireGpu: false, intraOpThreads: 0 }, { logger })
  */
-export async function loadModel(config: LoadModelConfig, deps: LoadModelDeps = {}): Promise<LoadedModel> {
-  const spec = config.MODEL_SPEC ? parseModelSpec(await readFile(config.MODEL_SPEC, 'utf8'), config.MODEL_SPEC) : PRESETS[config.MODEL_PRESET];
-  let uri = config.MODEL_URI;
-  let sha256 = config.MODEL_SHA256;
+export async function loadModel(options: ModelOptions, deps: LoadModelDeps = {}): Promise<LoadedModel> {
+  const spec = options.specFile ? parseModelSpec(await readFile(options.specFile, 'utf8'), options.specFile) : PRESETS[options.preset];
+  let uri = options.uri;
+  let sha256 = options.sha256;
   if (uri === undefined) {
     if (spec.id !== EMBEDDED_MODEL.presetId) {
       throw new ModelLoadError(`MODEL_URI is required for model "${spec.id}" (only ${EMBEDDED_MODEL.presetId} has embedded weights)`);
     }
-    uri = embeddedModelPath(config.MODEL_CACHE_DIR);
+    uri = embeddedModelPath(options.cacheDir);
     sha256 ??= EMBEDDED_MODEL.sha256;
     const present = await stat(uri).then(
       () => true,
@@ -52,15 +68,15 @@ export async function loadModel(config: LoadModelConfig, deps: LoadModelDeps = {
     );
     if (!present) throw new ModelLoadError(`the embedded model is not at ${uri}: run \`make model\` (or set MODEL_URI)`);
   }
-  const file = await provisionModel({ uri, cacheDir: config.MODEL_CACHE_DIR, ...(sha256 ? { sha256 } : {}), ...(deps.storage ? { storage: deps.storage } : {}) });
+  const file = await provisionModel({ uri, cacheDir: options.cacheDir, ...(sha256 ? { sha256 } : {}), ...(deps.storage ? { storage: deps.storage } : {}) });
   if (!sha256) deps.logger?.warn({ event: 'model.unverified', path: file.path, sha256: file.sha256 }, 'model file has no expected MODEL_SHA256; pin this digest');
   const { session, provider } = await createSession(
     file.path,
     {
-      provider: config.EXECUTION_PROVIDER,
-      requireGpu: config.REQUIRE_GPU,
-      intraOpThreads: config.INTRA_OP_THREADS,
-      enableCpuMemArena: config.CPU_MEM_ARENA ?? false,
+      provider: options.provider,
+      requireGpu: options.requireGpu,
+      intraOpThreads: options.intraOpThreads,
+      enableCpuMemArena: options.cpuMemArena ?? false,
       ...(deps.logger ? { logger: deps.logger } : {}),
     },
     deps.createSession,

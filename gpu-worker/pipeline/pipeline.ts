@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { PipelineError, RetryableError } from '../../shared/errors.js';
-import type { ModelConfig } from '../model/config.js';
-import { loadModel, type LoadedModel, type LoadModelConfig, type LoadModelDeps } from '../model/load.js';
+import { loadModel, type LoadedModel, type LoadModelDeps, type ModelOptions } from '../model/load.js';
 import type { ModelLogger } from '../model/runtime.js';
 import { InferenceBatcher } from './batcher.js';
 import { FifoGate } from '../../shared/fifo-gate.js';
@@ -24,8 +23,11 @@ export interface PipelineOptions {
   logger?: ModelLogger;
 }
 
-/** Everything `createImagePipeline` reads: the ModelConfig fragment (or a subset of it). */
-export type ImagePipelineConfig = LoadModelConfig & Pick<ModelConfig, 'MAX_BATCH_SIZE' | 'BATCH_WAIT_MS' | 'REFINE_FOREGROUND' | 'MAX_INPUT_PIXELS'> & Partial<Pick<ModelConfig, 'RENDER_CONCURRENCY'>>;
+/**
+ * Everything `createImagePipeline` reads: the model to load and the pipeline's options (the
+ * logger comes with the deps). Plain data, so it crosses to the pipeline thread as it is.
+ */
+export type ImagePipelineOptions = Omit<PipelineOptions, 'logger'> & { model: ModelOptions };
 
 /** The pipeline plus the loaded model, for callers that want the session (benchmarks, readiness). */
 export interface LoadedImagePipeline extends ImagePipeline {
@@ -51,19 +53,13 @@ export function configureSharp(threads = availableParallelism()): void {
 /**
  * Load the configured model (verified, contract-checked, on the configured provider) and
  * build the pipeline around it. Startup problems reject with a message naming them.
- * @example const pipeline = await createImagePipeline(parseConfig(ModelConfig, process.env), { storage, logger })
+ * @example const pipeline = await createImagePipeline(imagePipelineOptions(parseConfig(ModelConfig, process.env)), { storage, logger })
  *          const { outputs } = await pipeline.process({ jobId, bytes, outputs: ['cutout', 'mask', 'bw'] })
  */
-export async function createImagePipeline(config: ImagePipelineConfig, deps: LoadModelDeps = {}): Promise<LoadedImagePipeline> {
-  const model = await loadModel(config, deps);
-  return pipelineForModel(model, {
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    batchWaitMs: config.BATCH_WAIT_MS,
-    refine: config.REFINE_FOREGROUND,
-    limitInputPixels: config.MAX_INPUT_PIXELS,
-    ...(config.RENDER_CONCURRENCY ? { renderConcurrency: config.RENDER_CONCURRENCY } : {}),
-    ...(deps.logger ? { logger: deps.logger } : {}),
-  });
+export async function createImagePipeline(options: ImagePipelineOptions, deps: LoadModelDeps = {}): Promise<LoadedImagePipeline> {
+  const { model: modelOptions, ...pipelineOptions } = options;
+  const model = await loadModel(modelOptions, deps);
+  return pipelineForModel(model, { ...pipelineOptions, ...(deps.logger ? { logger: deps.logger } : {}) });
 }
 
 /**

@@ -15,9 +15,6 @@ import type { ImagePipeline, ModelDescriptor, ProcessResult } from '../pipeline/
  * the same on both sides.
  */
 
-/** `workerData.role` of the pipeline thread; main.ts checks it at startup. */
-export const PIPELINE_THREAD_ROLE = 'petcutout-pipeline';
-
 interface WireError {
   code: ErrorCode;
   retryable: boolean;
@@ -41,7 +38,7 @@ const fromWire = (e: WireError): PipelineError => new PipelineError(e.code, e.me
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 export interface PipelineThreadOptions {
-  /** The module the thread runs (main.ts itself, so the production bundle needs no second file). */
+  /** The module the thread runs: gpu-worker/pipeline-thread-entry.ts (or its bundle) in production. */
   entry: URL;
   /** Handed to the thread as `workerData.config`. */
   config: unknown;
@@ -51,7 +48,7 @@ export interface PipelineThreadOptions {
 
 /** Starts the thread and resolves once its pipeline is loaded (rejects as the load failed). */
 export function startPipelineThread(options: PipelineThreadOptions): Promise<ImagePipeline> {
-  const worker = new Worker(threadEntry(options.entry), { workerData: { role: PIPELINE_THREAD_ROLE, config: options.config } });
+  const worker = new Worker(threadEntry(options.entry), { workerData: { config: options.config } });
   const pending = new Map<number, { resolve: (r: Reply) => void }>();
   let nextId = 1;
   let gone: Error | undefined;
@@ -129,7 +126,7 @@ export function startPipelineThread(options: PipelineThreadOptions): Promise<Ima
 
 /**
  * The thread's side: loads the pipeline, says hello, then answers calls until closed.
- * @example hostPipeline(parentPort, () => createImagePipeline(config, { storage, logger }))
+ * @example hostPipeline(parentPort, () => createImagePipeline(options, { storage, logger }))
  */
 export async function hostPipeline(port: MessagePort, create: () => Promise<ImagePipeline>): Promise<void> {
   let pipeline: ImagePipeline;
@@ -162,7 +159,7 @@ async function answer(pipeline: ImagePipeline, call: Call): Promise<Reply> {
 }
 
 /**
- * The production bundle (`.js`) is its own entry. From TypeScript sources (tests, the demo,
+ * A bundled entry (`.js`) runs as it is. From TypeScript sources (tests, the demo,
  * `npx tsx gpu-worker/main.ts`) a thread does not inherit tsx's `--import` hooks on Node 20,
  * so a two-line module registers them in the thread first.
  */

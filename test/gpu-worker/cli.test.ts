@@ -41,9 +41,23 @@ describe('cutout CLI: arguments', () => {
     [['a.jpg', '--out', 'o', '--concurrency', '0'], /positive integer/],
     [['a.jpg', '--out'], /--out needs a value/],
     [['a.jpg', '--out', 'o', '--frobnicate'], /unknown option --frobnicate/],
+    [['a.jpg', '--out', 'o', '-x'], /unknown option -x/],
+    [['a.jpg', '--out', '--outputs', 'mask'], /--out needs a value/],
+    [['a.jpg', '--out', 'o', '--no-refine=yes'], /--no-refine takes no value/],
+    [['a.jpg', '--out', 'o', '--help'], /^usage: cutout/],
   ] as const) {
     it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseCliArgs(argv), (err: unknown) => err instanceof CliError && message.test(err.message)));
   }
+  it('reads --flag=value, switches and every model flag, inputs anywhere', () => {
+    const o = parseCliArgs(['a.jpg', '--out=o', 'b/', '--outputs', 'mask,mask,preview', '--concurrency', '2', '--no-refine', '--spec', 's.json', '--provider', 'cpu', 'c.png']);
+    assert.deepEqual(o, { inputs: ['a.jpg', 'b/', 'c.png'], out: 'o', outputs: ['mask', 'preview'], concurrency: 2, modelEnv: { MODEL_SPEC: 's.json', EXECUTION_PROVIDER: 'cpu', REFINE_FOREGROUND: 'false' } });
+  });
+  it('an unknown flag exits 2 with the flag named and the usage, before loading any model', () => {
+    const r = cutout(['a.jpg', '--out', 'o', '--frobnicate']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^unknown option --frobnicate\nusage: cutout/);
+    assert.equal(r.stdout, '');
+  });
 });
 
 describe('cutout CLI: a real run', () => {

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_ENTRY = 'gpu-worker/main.ts';
+// The production worker has no test hooks; with their variables set, the entry that injects them.
+const HOOKS_ENTRY = 'test/support/worker-entry.ts';
+const HOOK_VARIABLES = ['DEBUG_JOB_DELAY_MS', 'DEBUG_FAIL_CLIENT_REF'];
 
 // Never leave a worker behind when the test runner or the demo exits; one listener for all.
 const LIVE = new Set<ChildProcess>();
@@ -47,7 +50,8 @@ export class WorkerProcess {
     readonly port: number,
     opts: WorkerProcessOptions,
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', opts.entry ?? DEFAULT_ENTRY], {
+    const entry = opts.entry ?? (HOOK_VARIABLES.some((v) => opts.env[v]) ? HOOKS_ENTRY : DEFAULT_ENTRY);
+    this.child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: ROOT,
       // MALLOC_ARENA_MAX as the worker image sets it (gpu-worker/Dockerfile).
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none', MALLOC_ARENA_MAX: '2', ...opts.env, PORT: String(port) },

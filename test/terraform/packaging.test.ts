@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildError, TARGETS, deployPackageJson, parseArgs, run } from '../../scripts/build.js';
 import { buildTinyModel, writeModelFile } from '../support/tiny-model.js';
@@ -106,6 +106,9 @@ describe('gpu-worker/Dockerfile', () => {
     assert.ok(user >= 0 && user < check, 'the check must run as the runtime user');
     const cmd = runtime.find((i) => i.keyword === 'CMD');
     assert.ok(cmd?.args.includes(WORKER.outfile), 'CMD must start the module that was checked');
+    // The pipeline thread's entry is its own file in the bundle folder: checked the same way.
+    assert.ok((WORKER.extraEntries ?? []).length > 0, 'the pipeline thread has its own entry');
+    for (const extra of WORKER.extraEntries ?? []) assert.ok(imported(runtime[check]?.args ?? '').includes(`/app/dist/gpu-worker/${basename(extra, '.ts')}.js`), `the check must import ${extra}'s bundle`);
     // The externals (native addons) are imported explicitly, whatever the bundle does lazily.
     assert.match(runtime[check]?.args ?? '', /dist\/gpu-worker\/package\.json.*Object\.keys\(pkg\.dependencies\).*await import\(name\)/);
   });
@@ -215,8 +218,8 @@ describe('scripts/build.ts', () => {
       });
     }
 
-    // What the image's CMD runs: the bundle as the process entry. The pipeline thread is the
-    // bundle itself started again, so a bundling mistake there would only show at startup.
+    // What the image's CMD runs: the bundle as the process entry. The pipeline thread runs the
+    // bundle's second file (pipeline-thread-entry.js), so a bundling mistake there would only show at startup.
     it('the worker bundle starts: /readyz 200 with the pipeline on its thread, SIGTERM exits 0', { skip: WORKER && existsSync(join(ROOT, WORKER.entry)) ? false : 'no worker entry' }, async () => {
       assert.ok(WORKER);
       if (!existsSync(join(scratch, WORKER.outfile))) assert.equal(await run(scratch, { strict: true, only: new Set([WORKER.name]) }), 0);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { imagePipelineOptions } from '../../../gpu-worker/config.js';
 import { ModelConfig, refineModelConfig } from '../../../gpu-worker/model/config.js';
 import { ConfigError, parseConfig } from '../../../shared/config.js';
 
@@ -33,4 +34,38 @@ describe('ModelConfig', () => {
       }
     });
   }
+});
+
+describe('imagePipelineOptions: the variables, mapped once to what the pipeline and the model loader take', () => {
+  it('maps every model and pipeline setting', () => {
+    const cfg = parseConfig(ModelConfig, {
+      MODEL_PRESET: 'inspyrenet-swinb-1024',
+      MODEL_SPEC: 'spec.json',
+      MODEL_URI: 'gs://m/i.onnx',
+      MODEL_SHA256: 'AB'.repeat(32),
+      MODEL_CACHE_DIR: '/models',
+      EXECUTION_PROVIDER: 'cuda',
+      REQUIRE_GPU: 'true',
+      INTRA_OP_THREADS: '2',
+      CPU_MEM_ARENA: 'true',
+      MAX_BATCH_SIZE: '8',
+      BATCH_WAIT_MS: '5',
+      RENDER_CONCURRENCY: '3',
+      REFINE_FOREGROUND: 'false',
+      MAX_INPUT_PIXELS: '1000',
+    });
+    assert.deepEqual(imagePipelineOptions(cfg), {
+      model: { preset: 'inspyrenet-swinb-1024', specFile: 'spec.json', uri: 'gs://m/i.onnx', sha256: 'ab'.repeat(32), cacheDir: '/models', provider: 'cuda', requireGpu: true, intraOpThreads: 2, cpuMemArena: true },
+      maxBatchSize: 8,
+      batchWaitMs: 5,
+      renderConcurrency: 3,
+      refine: false,
+      limitInputPixels: 1000,
+    });
+  });
+  it('leaves what is unset undefined, and survives a structured clone (it crosses to the pipeline thread)', () => {
+    const options = imagePipelineOptions(parseConfig(ModelConfig, {}));
+    assert.deepEqual([options.model.uri, options.model.sha256, options.model.specFile], [undefined, undefined, undefined]);
+    assert.deepEqual(structuredClone(options), options);
+  });
 });

@@ -4,19 +4,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256File } from '../../../gpu-worker/model/checksum.js';
-import type { ModelConfig } from '../../../gpu-worker/model/config.js';
-import { loadModel, type LoadModelConfig } from '../../../gpu-worker/model/load.js';
+import { loadModel, type ModelOptions } from '../../../gpu-worker/model/load.js';
 import { ModelLoadError } from '../../../gpu-worker/model/runtime.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { buildTinyModel, tinySpec, writeModelFile } from '../../support/tiny-model.js';
 import { recordingLogger } from './support.js';
 
-const base = (over: Partial<ModelConfig>): LoadModelConfig => ({
-  MODEL_PRESET: 'isnet-general-1024',
-  MODEL_CACHE_DIR: '/nonexistent-cache',
-  EXECUTION_PROVIDER: 'cpu',
-  REQUIRE_GPU: false,
-  INTRA_OP_THREADS: 1,
+const base = (over: Partial<ModelOptions>): ModelOptions => ({
+  preset: 'isnet-general-1024',
+  cacheDir: '/nonexistent-cache',
+  provider: 'cpu',
+  requireGpu: false,
+  intraOpThreads: 1,
   ...over,
 });
 
@@ -31,7 +30,7 @@ describe('loadModel', () => {
     const path = await writeModelFile(buildTinyModel({ size: 16, inputName: 'image', outputName: 'alpha' }));
     const spec = await specFile(tinySpec({ size: 16, inputName: 'image', outputName: 'alpha' }));
     const logger = recordingLogger();
-    const model = await loadModel(base({ MODEL_SPEC: spec, MODEL_URI: path, MODEL_SHA256: await sha256File(path) }), { logger });
+    const model = await loadModel(base({ specFile: spec, uri: path, sha256: await sha256File(path) }), { logger });
     assert.equal(model.spec.id, 'tiny-test');
     assert.equal(model.provider, 'cpu');
     assert.equal(model.contract.dynamicBatch, true);
@@ -41,7 +40,7 @@ describe('loadModel', () => {
   it('a model whose inputs do not match its preset stops startup with a message naming them', async () => {
     const path = await writeModelFile(buildTinyModel({ size: 16, inputName: 'x' }));
     await assert.rejects(
-      loadModel(base({ MODEL_PRESET: 'inspyrenet-swinb-1024', MODEL_URI: path })),
+      loadModel(base({ preset: 'inspyrenet-swinb-1024', uri: path })),
       (err: unknown) =>
         err instanceof PermanentError &&
         err.code === 'model_contract' &&
@@ -52,14 +51,14 @@ describe('loadModel', () => {
     const path = await writeModelFile(buildTinyModel({ size: 16 }));
     const actual = await sha256File(path);
     await assert.rejects(
-      loadModel(base({ MODEL_URI: path, MODEL_SHA256: '0'.repeat(64) })),
+      loadModel(base({ uri: path, sha256: '0'.repeat(64) })),
       (err: unknown) => err instanceof PermanentError && err.code === 'model_checksum' && err.message.includes(`expected sha256 ${'0'.repeat(64)}, got ${actual}`),
     );
   });
   it('a file without MODEL_SHA256 loads but warns with its digest', async () => {
     const path = await writeModelFile(buildTinyModel({ size: 1024 }));
     const logger = recordingLogger();
-    const model = await loadModel(base({ MODEL_URI: path }), { logger });
+    const model = await loadModel(base({ uri: path }), { logger });
     assert.ok(logger.lines.some((l) => l.level === 'warn' && l.obj['event'] === 'model.unverified' && l.obj['sha256'] === model.sha256));
     await model.session.release();
   });
@@ -67,11 +66,11 @@ describe('loadModel', () => {
     await assert.rejects(loadModel(base({})), (err: unknown) => err instanceof ModelLoadError && /run `make model`/.test(err.message));
   });
   it('presets without embedded weights need MODEL_URI', async () => {
-    await assert.rejects(loadModel(base({ MODEL_PRESET: 'inspyrenet-swinb-1024' })), /MODEL_URI is required for model "inspyrenet-swinb-1024"/);
+    await assert.rejects(loadModel(base({ preset: 'inspyrenet-swinb-1024' })), /MODEL_URI is required for model "inspyrenet-swinb-1024"/);
   });
   it('an invalid spec file is reported with its path', async () => {
     const spec = await specFile({ id: 'x' });
-    await assert.rejects(loadModel(base({ MODEL_SPEC: spec, MODEL_URI: '/x.onnx' })), (err: unknown) => err instanceof Error && err.message.startsWith(`${spec} is invalid`));
+    await assert.rejects(loadModel(base({ specFile: spec, uri: '/x.onnx' })), (err: unknown) => err instanceof Error && err.message.startsWith(`${spec} is invalid`));
     assert.ok(dirname(spec));
   });
 });

@@ -13,16 +13,11 @@ let pipeline: LoadedImagePipeline;
 before(async () => {
   assert.ok(existsSync(MODEL), `the ISNet model is missing at ${MODEL}: run \`make model\` first`);
   pipeline = await createImagePipeline({
-    MODEL_PRESET: 'isnet-general-1024',
-    MODEL_CACHE_DIR: '.cache/models',
-    EXECUTION_PROVIDER: 'cpu',
-    REQUIRE_GPU: false,
-    INTRA_OP_THREADS: 0,
-    MAX_BATCH_SIZE: 4,
-    BATCH_WAIT_MS: 10,
-    REFINE_FOREGROUND: true,
-    MAX_INPUT_PIXELS: 64_000_000,
-    CPU_MEM_ARENA: false,
+    model: { preset: 'isnet-general-1024', cacheDir: '.cache/models', provider: 'cpu', requireGpu: false, intraOpThreads: 0, cpuMemArena: false },
+    maxBatchSize: 4,
+    batchWaitMs: 10,
+    refine: true,
+    limitInputPixels: 64_000_000,
   });
 });
 after(() => pipeline?.close());

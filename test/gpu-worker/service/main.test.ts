@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { main } from '../../../gpu-worker/main.js';
+import { runWorker } from '../../../gpu-worker/main.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { FakePipeline } from './fakes.js';
 
@@ -32,12 +32,12 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
-describe('main: HTTP first, then the model', () => {
+describe('runWorker: HTTP first, then the model', () => {
   it('answers /healthz and a 503 /readyz while the model loads, then 200 with the model', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const pipeline = new FakePipeline();
-    const { worker, port, ready, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => (await gate, pipeline) });
+    const { worker, port, ready, warm } = await runWorker({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => (await gate, pipeline) });
     const base = `http://127.0.0.1:${port}`;
     try {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -61,7 +61,7 @@ describe('main: HTTP first, then the model', () => {
     let release: () => void = () => {};
     const pipeline = new FakePipeline();
     pipeline.warmupGate = new Promise<void>((r) => (release = r));
-    const { worker, port, ready, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready, warm } = await runWorker({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
     const base = `http://127.0.0.1:${port}`;
     try {
       await ready;
@@ -81,7 +81,7 @@ describe('main: HTTP first, then the model', () => {
     let release: () => void = () => {};
     const pipeline = new FakePipeline();
     pipeline.warmupGate = new Promise<void>((r) => (release = r));
-    const { worker, port, ready } = await main({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready } = await runWorker({ ...ENV, WARMUP_BEFORE_READY: 'true' }, { exit, createPipeline: async () => pipeline });
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor(() => pipeline.warmups === 1);
@@ -102,7 +102,7 @@ describe('main: HTTP first, then the model', () => {
       const pipeline = new FakePipeline();
       Object.assign(pipeline.model, { provider });
       pipeline.warmupGate = new Promise<void>((r) => (release = r));
-      const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+      const { worker, port, ready, warm } = await runWorker(ENV, { exit, createPipeline: async () => pipeline });
       const base = `http://127.0.0.1:${port}`;
       try {
         await waitFor(() => pipeline.warmups === 1);
@@ -123,7 +123,7 @@ describe('main: HTTP first, then the model', () => {
 
   it('by default (WARMUP_BEFORE_READY=auto) on cpu, is ready once loaded and runs no warm-up (the first run costs what any run costs)', async () => {
     const pipeline = new FakePipeline();
-    const { worker, port, ready, warm } = await main(ENV, { exit, createPipeline: async () => pipeline });
+    const { worker, port, ready, warm } = await runWorker(ENV, { exit, createPipeline: async () => pipeline });
     try {
       await ready;
       await warm;
@@ -136,13 +136,13 @@ describe('main: HTTP first, then the model', () => {
   });
 
   it('rejects a WARMUP_BEFORE_READY that is not auto, true or false, before binding a port', async () => {
-    await assert.rejects(main({ ...ENV, WARMUP_BEFORE_READY: 'sometimes' }, { exit, createPipeline: async () => new FakePipeline() }), (err: unknown) => err instanceof Exited && err.code === 78);
+    await assert.rejects(runWorker({ ...ENV, WARMUP_BEFORE_READY: 'sometimes' }, { exit, createPipeline: async () => new FakePipeline() }), (err: unknown) => err instanceof Exited && err.code === 78);
   });
 
   it('exits 1 when the background warm-up inference fails (a model that cannot run once is broken)', async () => {
     const pipeline = new FakePipeline();
     pipeline.warmupFail = new Error('CUDA out of memory');
-    const { worker, port, warm } = await main({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
+    const { worker, port, warm } = await runWorker({ ...ENV, WARMUP_BEFORE_READY: 'false' }, { exit, createPipeline: async () => pipeline });
     try {
       await assert.rejects(warm, (err: unknown) => err instanceof Exited && err.code === 1);
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -156,7 +156,7 @@ describe('main: HTTP first, then the model', () => {
   it('exits 1 on a fatal model error (bad checksum) while /healthz kept answering', async () => {
     let fail: (err: Error) => void = () => {};
     const loading = new Promise<never>((_, reject) => (fail = reject));
-    const { worker, port, ready } = await main(ENV, { exit, createPipeline: () => loading });
+    const { worker, port, ready } = await runWorker(ENV, { exit, createPipeline: () => loading });
     try {
       assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
       fail(new PermanentError('model_checksum', 'sha256 of model.onnx is 00ab…, expected 9d1c…'));
@@ -170,6 +170,6 @@ describe('main: HTTP first, then the model', () => {
   });
 
   it('exits 78 with every bad variable listed', async () => {
-    await assert.rejects(main({ ...ENV, WORKER_MODE: 'poll', GOOGLE_CLOUD_PROJECT: '' }, { exit }), (err: unknown) => err instanceof Exited && err.code === 78);
+    await assert.rejects(runWorker({ ...ENV, WORKER_MODE: 'poll', GOOGLE_CLOUD_PROJECT: '' }, { exit }), (err: unknown) => err instanceof Exited && err.code === 78);
   });
 });
