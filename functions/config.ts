@@ -26,8 +26,17 @@ export const FunctionsConfig = BaseConfig.extend({
   MAX_SIDE_PX: fields.int(16, 100_000).default(16_384),
   /** Decompression-bomb guard; 12 MP phone photos pass with room to spare. */
   MAX_PIXELS: fields.int(1, 1_000_000_000).default(50_000_000),
-  /** Prefix for the ticket's status URL, e.g. `https://api.example.com`; relative when unset. */
+  /**
+   * Prefix for the ticket's status URL, e.g. `https://api.example.com`. Unset: the origin the
+   * request came in on (Host, X-Forwarded-Proto), right where one origin serves both
+   * `/uploads` and `/jobs/{id}`; set it wherever getStatus lives elsewhere (the gateway).
+   */
   PUBLIC_BASE_URL: z.url().optional(),
+  /**
+   * Proxies we trust to append to X-Forwarded-For: the rate limit keys on the entry that many
+   * places from the right. 1 = Google's front end (Cloud Run / Functions, API Gateway's calls).
+   */
+  TRUSTED_PROXY_HOPS: fields.int(1, 10).default(1),
 }).refine((c) => c.MIN_SIDE_PX <= c.MAX_SIDE_PX, { error: 'MIN_SIDE_PX must not exceed MAX_SIDE_PX', path: ['MIN_SIDE_PX'] });
 export type FunctionsConfig = z.infer<typeof FunctionsConfig>;
 

@@ -4,7 +4,7 @@ import { parseOrThrow, SchemaError } from '../schemas/parse.js';
 import { newJobId } from '../shared/ids.js';
 import { uploadObjectName } from '../shared/paths.js';
 import type { Deps } from './deps.js';
-import { applyCors, clientKey, sendError, sendJson, type CorsPolicy, type HttpRequest, type HttpResponse } from './http.js';
+import { applyCors, clientKey, header, isJsonRequest, requestOrigin, sendError, sendJson, type CorsPolicy, type HttpRequest, type HttpResponse } from './http.js';
 import { TokenBucketLimiter, type RateLimitSettings } from './rate-limit.js';
 import { CLIENT_REF_META, OUTPUTS_META } from './upload-metadata.js';
 
@@ -14,8 +14,10 @@ export interface CreateUploadSettings {
   signedUrlTtlSeconds: number;
   allowedOrigins: readonly string[];
   rateLimit: RateLimitSettings;
-  /** Prefix of the status URL in the ticket; the URL is relative when unset. */
+  /** Prefix of the status URL in the ticket; unset: the origin the request came in on. */
   publicBaseUrl?: string | undefined;
+  /** X-Forwarded-For entries appended by proxies we trust (see clientKey); 1 by default. */
+  trustedProxyHops?: number;
 }
 
 export type HttpHandler = (req: HttpRequest, res: HttpResponse) => Promise<void>;
@@ -29,7 +31,14 @@ export function createUploadHandler(
   settings: CreateUploadSettings,
   mintJobId: () => string = newJobId,
 ): HttpHandler {
-  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'POST', 'OPTIONS'], requestHeaders: ['Content-Type'], exposedHeaders: ['Retry-After'] };
+  const cors: CorsPolicy = {
+    allowedOrigins: settings.allowedOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    requestHeaders: ['Content-Type'],
+    exposedHeaders: ['Retry-After'],
+    // A ticket is a signed URL and a job slot: none for a page the shop did not allow.
+    refuseOtherOrigins: true,
+  };
   // `GET /uploads`: what a POST accepts, so a browser refuses a wrong file before asking for a ticket.
   const limits = parseOrThrow(UploadLimits, 'UploadLimits', { schemaVersion: SCHEMA_VERSION, maxUploadBytes: settings.maxUploadBytes, contentTypes: [...ACCEPTED_CONTENT_TYPES], outputs: [...OUTPUT_KINDS] });
   const limiter = new TokenBucketLimiter(settings.rateLimit, () => deps.clock.now().getTime());
@@ -45,9 +54,15 @@ export function createUploadHandler(
       res.set('Allow', 'GET, POST, OPTIONS');
       return sendError(res, 405, 'method_not_allowed', `use POST to request an upload URL, not ${req.method}`);
     }
-    const decision = limiter.take(clientKey(req));
+    // Only JSON: a text/plain POST is a "simple" request that browsers send cross-origin
+    // without a preflight, so accepting it would let any page mint tickets.
+    if (!isJsonRequest(req)) {
+      return sendError(res, 415, 'unsupported_media_type', `send the request as application/json, not ${JSON.stringify(header(req, 'content-type') ?? '(none)')}`);
+    }
+    const client = clientKey(req, settings.trustedProxyHops);
+    const decision = limiter.take(client);
     if (!decision.allowed) {
-      log.warn({ event: 'upload.rate_limited', client: clientKey(req) }, 'rate limited');
+      log.warn({ event: 'upload.rate_limited', client }, 'rate limited');
       res.set('Retry-After', String(decision.retryAfterSeconds));
       return sendError(res, 429, 'rate_limited', `too many upload requests; retry in ${decision.retryAfterSeconds} s`);
     }
@@ -67,6 +82,8 @@ export function createUploadHandler(
       return sendError(res, 400, 'too_large', `contentLength ${request.contentLength} exceeds the limit of ${settings.maxUploadBytes} bytes`, { fields: ['contentLength'] });
     }
 
+    const base = settings.publicBaseUrl?.replace(/\/+$/, '') ?? requestOrigin(req);
+    if (base === undefined) return sendError(res, 400, 'bad_request', 'the Host header is missing or not a host name');
     const jobId = mintJobId();
     const expiresAt = new Date(deps.clock.now().getTime() + settings.signedUrlTtlSeconds * 1000);
     // Every header here is signed: the browser must send each one verbatim, and Storage
@@ -96,7 +113,7 @@ export function createUploadHandler(
       schemaVersion: SCHEMA_VERSION,
       jobId,
       upload: { method: 'PUT', url, headers: { 'Content-Type': request.contentType, ...extensionHeaders }, expiresAt: expiresAt.toISOString() },
-      statusUrl: `${settings.publicBaseUrl?.replace(/\/+$/, '') ?? ''}/jobs/${jobId}`,
+      statusUrl: `${base}/jobs/${jobId}`,
     });
     log.info({ event: 'upload.ticket_issued', jobId, contentType: request.contentType, contentLength: request.contentLength }, 'upload URL issued');
     res.set('Cache-Control', 'no-store');
@@ -104,7 +121,7 @@ export function createUploadHandler(
   };
 }
 
-/** functions-framework parses JSON bodies; text/plain ones (CORS-simple requests) arrive as strings. */
+/** functions-framework parses JSON bodies itself; a raw one (tests, other hosts) is parsed here. */
 function jsonBody(body: unknown): unknown {
   if (Buffer.isBuffer(body)) return body.length ? JSON.parse(body.toString('utf8')) : undefined;
   if (typeof body === 'string') return body.length ? JSON.parse(body) : undefined;

@@ -20,7 +20,8 @@ function setup() {
   return { world, handle: createUploadHandler(world.deps, settings, () => JOB) };
 }
 
-const post = (body: unknown, headers: Record<string, string> = {}) => fakeRequest({ method: 'POST', path: '/uploads', body, headers: { origin: ORIGIN, ...headers } });
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  fakeRequest({ method: 'POST', path: '/uploads', body, headers: { origin: ORIGIN, 'content-type': 'application/json', host: 'fn.example', ...headers } });
 
 describe('createUpload', () => {
   it('answers a ticket with a signed PUT bound to type, size and metadata', async () => {
@@ -135,6 +136,69 @@ describe('createUpload', () => {
     const post2 = fakeResponse();
     await handle(post({ contentType: 'image/png', contentLength: 1 }, { origin: 'https://evil.example' }), post2);
     assert.equal(post2.headers['access-control-allow-origin'], undefined);
+    assert.equal(post2.statusCode, 403);
+  });
+
+  // Issue 17 item 2: a "simple" cross-origin POST needs no preflight, so the server must refuse it.
+  for (const [name, headers] of [
+    ['a JSON POST', { origin: 'https://evil.example' }],
+    ['a text/plain POST (no preflight)', { origin: 'https://evil.example', 'content-type': 'text/plain;charset=UTF-8' }],
+  ] as const) {
+    it(`refuses ${name} from an origin outside the allowlist with 403 before any work`, async () => {
+      const { world, handle } = setup();
+      const res = fakeResponse();
+      await handle(post(JSON.stringify({ contentType: 'image/png', contentLength: 1 }), headers), res);
+      assert.equal(res.statusCode, 403);
+      assert.deepEqual(res.json(), { error: { code: 'origin_not_allowed', message: 'origin "https://evil.example" is not allowed to use this API' } });
+      assert.equal(world.objects.signed.length, 0, 'no ticket minted');
+    });
+  }
+
+  for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
+    it(`answers 415 to a body sent as ${type ?? 'no content type'}, even from an allowed origin`, async () => {
+      const { world, handle } = setup();
+      const req = post(JSON.stringify({ contentType: 'image/png', contentLength: 1 }));
+      if (type === undefined) delete req.headers['content-type'];
+      else req.headers['content-type'] = type;
+      const res = fakeResponse();
+      await handle(req, res);
+      assert.equal(res.statusCode, 415);
+      assert.equal((res.json()['error'] as { code: string }).code, 'unsupported_media_type');
+      assert.equal(res.headers['access-control-allow-origin'], ORIGIN, 'the page can read why');
+      assert.equal(world.objects.signed.length, 0);
+    });
+  }
+
+  it('takes application/json with a charset, and a request without Origin (a server, curl)', async () => {
+    const { handle } = setup();
+    const res = fakeResponse();
+    await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'content-type': 'Application/JSON; charset=utf-8' }), res);
+    assert.equal(res.statusCode, 201);
+    const req = post({ contentType: 'image/png', contentLength: 1 });
+    delete req.headers['origin'];
+    const res2 = fakeResponse();
+    await handle(req, res2);
+    assert.equal(res2.statusCode, 201);
+    assert.equal(res2.headers['access-control-allow-origin'], undefined);
+  });
+
+  describe('statusUrl without PUBLIC_BASE_URL: absolute, from the origin the request came in on', () => {
+    const handleWith = () => createUploadHandler(fakeWorld().deps, { ...settings, publicBaseUrl: undefined }, () => JOB);
+    const cases: Array<[string, Record<string, string>, number, string | undefined]> = [
+      ['local: Host only', { host: '127.0.0.1:8081' }, 201, `http://127.0.0.1:8081/jobs/${JOB}`],
+      ['behind Google front end: X-Forwarded-Proto https', { host: 'createupload-abc-ew.a.run.app', 'x-forwarded-proto': 'https' }, 201, `https://createupload-abc-ew.a.run.app/jobs/${JOB}`],
+      ['IPv6 host', { host: '[::1]:9000' }, 201, `http://[::1]:9000/jobs/${JOB}`],
+      ['a Host that is not a host name', { host: 'evil.example/x?' }, 400, undefined],
+      ['an unknown X-Forwarded-Proto is ignored', { host: 'fn.example', 'x-forwarded-proto': 'javascript' }, 201, `http://fn.example/jobs/${JOB}`],
+    ];
+    for (const [name, headers, status, url] of cases) {
+      it(name, async () => {
+        const res = fakeResponse();
+        await handleWith()(post({ contentType: 'image/png', contentLength: 1 }, headers), res);
+        assert.equal(res.statusCode, status);
+        if (url !== undefined) assert.equal(UploadTicket.parse(res.json()).statusUrl, url);
+      });
+    }
   });
 
   it('limits each client with a token bucket: 429 with Retry-After, then refills', async () => {
@@ -142,7 +206,7 @@ describe('createUpload', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
       const res = fakeResponse();
-      await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' }), res);
+      await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '203.0.113.9' }), res);
       statuses.push(res.statusCode);
       if (res.statusCode === 429) assert.equal(res.headers['retry-after'], '1');
     }
@@ -154,6 +218,29 @@ describe('createUpload', () => {
     const again = fakeResponse();
     await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': '203.0.113.9' }), again);
     assert.equal(again.statusCode, 201);
+  });
+
+  // Issue 17 item 4: the front end appends the address it saw; the left part is the client's.
+  it('keys the limit on the address the front end appended: a fresh spoofed X-Forwarded-For does not bypass it', async () => {
+    const { world, handle } = setup();
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const res = fakeResponse();
+      await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': `10.${i}.0.1, 192.0.2.${i}, 203.0.113.9` }), res);
+      statuses.push(res.statusCode);
+    }
+    assert.deepEqual(statuses.slice(0, 4), [201, 201, 201, 429]);
+    assert.equal(statuses.filter((s) => s === 201).length, 3, '3 tickets (the burst), not 50');
+    assert.equal(world.objects.signed.length, 3);
+  });
+
+  it('keeps different real clients apart, whatever they put on the left', async () => {
+    const { handle } = setup();
+    for (let i = 0; i < 20; i++) {
+      const res = fakeResponse();
+      await handle(post({ contentType: 'image/png', contentLength: 1 }, { 'x-forwarded-for': `203.0.113.9, 198.51.100.${i}` }), res);
+      assert.equal(res.statusCode, 201, `client 198.51.100.${i} has its own bucket although all claim 203.0.113.9`);
+    }
   });
 
   it('answers 503, not 500, when signing fails', async () => {
