@@ -26,6 +26,7 @@ export function buildFunctions(config: FunctionsConfig, deps: Deps): Functions {
       allowedOrigins: origins,
       rateLimit: { perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST },
       publicBaseUrl: config.PUBLIC_BASE_URL,
+      trustedProxyHops: config.TRUSTED_PROXY_HOPS,
     }),
     getStatus: getStatusHandler(deps, { resultsBucket: config.RESULTS_BUCKET, downloadUrlTtlSeconds: config.DOWNLOAD_URL_TTL_SECONDS, allowedOrigins: origins }),
     onObjectFinalized: createFinalizeHandler(deps, {
@@ -44,8 +45,13 @@ export function buildFunctions(config: FunctionsConfig, deps: Deps): Functions {
  * as one message listing every problem; HTTP calls then answer 503 and events throw, so
  * the platform keeps redelivering them until the configuration is fixed.
  */
-export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig) => Deps, fallbackLog: Logger = createLogger({ component: 'functions' })): Functions {
+export function lazyFunctions(
+  env: () => Env,
+  makeDeps: (config: FunctionsConfig) => Deps,
+  fallbackLog: Logger = createLogger({ component: 'functions' }),
+): Functions & { allowedOrigins(): readonly string[] } {
   let built: Functions | undefined;
+  let origins: readonly string[] = [];
   let failure: ConfigError | undefined;
 
   function get(): Functions | ConfigError {
@@ -53,6 +59,7 @@ export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig
     if (failure) return failure;
     try {
       const config = loadFunctionsConfig(env());
+      origins = config.ALLOWED_ORIGINS;
       built = buildFunctions(config, makeDeps(config));
       return built;
     } catch (err) {
@@ -68,7 +75,14 @@ export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig
     async (req, res) => {
       const fns = get();
       if (fns instanceof ConfigError) return sendError(res, 503, 'misconfigured', 'the service is misconfigured; operators have been alerted');
-      return fns[name](req, res);
+      try {
+        await fns[name](req, res);
+      } catch (err) {
+        // The handlers answer every input themselves; this is a bug, and it must not reach the
+        // framework, whose crash answer is plain text with the error's message.
+        fallbackLog.error({ event: 'http.handler_crashed', handler: name, err }, 'unhandled error in an HTTP handler');
+        if (!res.headersSent) sendError(res, 500, 'internal', 'something went wrong on our side; try again shortly');
+      }
     };
   const event =
     (name: 'onObjectFinalized' | 'onDeadLetter') =>
@@ -77,5 +91,15 @@ export function lazyFunctions(env: () => Env, makeDeps: (config: FunctionsConfig
       if (fns instanceof ConfigError) throw fns;
       return fns[name](e);
     };
-  return { createUpload: http('createUpload'), getStatus: http('getStatus'), onObjectFinalized: event('onObjectFinalized'), onDeadLetter: event('onDeadLetter') };
+  return {
+    createUpload: http('createUpload'),
+    getStatus: http('getStatus'),
+    onObjectFinalized: event('onObjectFinalized'),
+    onDeadLetter: event('onDeadLetter'),
+    // For answers given before a handler runs (framework-errors.ts): empty until configured.
+    allowedOrigins: () => {
+      get();
+      return origins;
+    },
+  };
 }

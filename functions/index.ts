@@ -8,10 +8,14 @@
  *     --source=functions/index.ts --target=createUpload --signature-type=http --port=8081
  */
 import { cloudEvent, http, type CloudEvent } from '@google-cloud/functions-framework';
+import { createLogger } from '../shared/logger.js';
 import { lazyFunctions } from './app.js';
+import { installJsonErrors } from './framework-errors.js';
 import { gcpDeps } from './gcp.js';
 
 export const functions = lazyFunctions(() => process.env, gcpDeps);
+// Before the framework builds its express app: malformed bodies it refuses get our JSON too.
+installJsonErrors(functions.allowedOrigins, createLogger({ component: 'functions' }));
 
 http('createUpload', (req, res) => functions.createUpload(req, res));
 http('getStatus', (req, res) => functions.getStatus(req, res));

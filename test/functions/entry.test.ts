@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startFunction, type FunctionProcess } from '../localcloud/functions-framework.js';
 import { lazyFunctions } from '../../functions/app.js';
 import { loadFunctionsConfig } from '../../functions/config.js';
 import { ConfigError } from '../../shared/config.js';
@@ -88,3 +90,57 @@ describe('functions entry point', () => {
     assert.equal(built, 1);
   });
 });
+
+// Issue 17 item 3: requests functions-framework refuses before our handler runs (its body
+// parsers) got its HTML error page, with a stack trace unless NODE_ENV=production.
+const SOURCE = fileURLToPath(new URL('../../functions/index.ts', import.meta.url));
+const ALLOWED = 'https://shop.example';
+
+for (const nodeEnv of ['', 'production']) {
+  describe(`error answers through the real functions-framework, NODE_ENV=${nodeEnv || '(unset)'}`, () => {
+    const fns: Record<string, FunctionProcess> = {};
+    before(async () => {
+      const env = { ...GOOD, NODE_OPTIONS: '--import tsx', NODE_ENV: nodeEnv, ALLOWED_ORIGINS: ALLOWED, LOG_LEVEL: 'silent' };
+      await Promise.all(
+        (['createUpload', 'getStatus'] as const).map(async (target) => {
+          fns[target] = await startFunction({ source: SOURCE, target, signatureType: 'http', env, readyTimeoutMs: 60_000 });
+        }),
+      );
+    });
+    after(async () => {
+      await Promise.all(Object.values(fns).map((f) => f.stop()));
+    });
+
+    const cases: Array<{ name: string; target: string; path?: string; method?: string; type?: string; body?: string; headers?: Record<string, string>; status: number; code: string; cors?: boolean }> = [
+      { name: 'malformed JSON', target: 'createUpload', type: 'application/json', body: '{"contentType": "image/png",', status: 400, code: 'bad_request' },
+      { name: 'the JSON literal null', target: 'createUpload', type: 'application/json', body: 'null', status: 400, code: 'bad_request' },
+      { name: 'a JSON string', target: 'createUpload', type: 'application/json', body: '"x"', status: 400, code: 'bad_request' },
+      { name: 'a JSON array', target: 'createUpload', type: 'application/json', body: '[]', status: 400, code: 'bad_request' },
+      { name: 'an unsupported charset', target: 'createUpload', type: 'application/json; charset=klingon', body: '{}', status: 415, code: 'unsupported_media_type' },
+      { name: 'an unsupported Content-Encoding', target: 'createUpload', type: 'application/json', body: '{}', headers: { 'content-encoding': 'bogus' }, status: 415, code: 'unsupported_media_type' },
+      { name: 'a text/plain body', target: 'createUpload', type: 'text/plain', body: '{"contentType":"image/png","contentLength":1}', status: 415, code: 'unsupported_media_type' },
+      { name: 'a form body', target: 'createUpload', type: 'application/x-www-form-urlencoded', body: 'a=1', status: 415, code: 'unsupported_media_type' },
+      { name: 'a text/plain POST from another origin', target: 'createUpload', type: 'text/plain', body: '{}', headers: { origin: 'https://evil.example' }, status: 403, code: 'origin_not_allowed', cors: false },
+      { name: 'a valid body that is not an upload request', target: 'createUpload', type: 'application/json', body: '{"contentType":"image/gif"}', status: 400, code: 'bad_request' },
+      { name: 'malformed JSON to getStatus', target: 'getStatus', path: '/jobs/0123', method: 'POST', type: 'application/json', body: '{oops', status: 400, code: 'bad_request' },
+      { name: 'a bad job id', target: 'getStatus', path: '/jobs/not-an-id', method: 'GET', status: 400, code: 'bad_request' },
+      { name: 'a wrong method', target: 'getStatus', path: '/jobs/0123', method: 'DELETE', status: 405, code: 'method_not_allowed' },
+    ];
+    for (const c of cases) {
+      it(`${c.target}: ${c.name} gets ${c.status} ${c.code} as our JSON, with CORS headers and no stack`, async () => {
+        const headers: Record<string, string> = { origin: ALLOWED, ...(c.type ? { 'content-type': c.type } : {}), ...c.headers };
+        const res = await fetch(new URL(c.path ?? '/uploads', fns[c.target]!.url), { method: c.method ?? 'POST', headers, ...(c.body !== undefined ? { body: c.body } : {}) });
+        const text = await res.text();
+        assert.equal(res.status, c.status, text);
+        assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+        const body = JSON.parse(text) as { error: Record<string, unknown> };
+        assert.deepEqual(Object.keys(body), ['error']);
+        assert.equal(body.error['code'], c.code);
+        assert.equal(typeof body.error['message'], 'string');
+        assert.doesNotMatch(text, /\bat |node_modules|\.[jt]s:\d|<html|<pre/i, 'no stack, no HTML');
+        assert.equal(res.headers.get('access-control-allow-origin'), c.cors === false ? null : ALLOWED);
+        assert.match(res.headers.get('vary') ?? '', /Origin/);
+      });
+    }
+  });
+}
