@@ -16,6 +16,12 @@ locals {
     LOG_LEVEL            = var.log_level
   }
 
+  # The four functions' common environment. NODE_ENV=production: express and
+  # functions-framework otherwise put stack traces into error answers.
+  functions_env = merge(local.base_env, {
+    NODE_ENV = "production"
+  })
+
   # The browser-facing functions. Their names are also their Cloud Run services' names, which
   # the gateway routes to by deterministic URL (gateway.tf).
   http_functions = {
@@ -71,7 +77,7 @@ resource "google_cloudfunctions2_function" "create_upload" {
     max_instance_count               = var.functions_max_instances
     timeout_seconds                  = local.http_timeout_seconds
 
-    environment_variables = merge(local.base_env, {
+    environment_variables = merge(local.functions_env, {
       ALLOWED_ORIGINS        = join(",", var.allowed_origins)
       MAX_UPLOAD_BYTES       = tostring(var.max_upload_bytes)
       SIGNED_URL_TTL_SECONDS = tostring(var.signed_url_ttl_seconds)
@@ -115,7 +121,7 @@ resource "google_cloudfunctions2_function" "get_status" {
     max_instance_count               = var.functions_max_instances
     timeout_seconds                  = local.http_timeout_seconds
 
-    environment_variables = merge(local.base_env, {
+    environment_variables = merge(local.functions_env, {
       ALLOWED_ORIGINS          = join(",", var.allowed_origins)
       DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
     })
@@ -157,7 +163,7 @@ resource "google_cloudfunctions2_function" "on_object_finalized" {
     max_instance_count = var.functions_max_instances
     timeout_seconds    = 120
 
-    environment_variables = merge(local.base_env, {
+    environment_variables = merge(local.functions_env, {
       MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
     })
   }
@@ -210,7 +216,7 @@ resource "google_cloudfunctions2_function" "on_dead_letter" {
     max_instance_count             = var.functions_max_instances
     timeout_seconds                = 60
 
-    environment_variables = local.base_env
+    environment_variables = local.functions_env
   }
 
   # Eventarc creates (and owns) a push subscription on the dead-letter topic for this trigger.

@@ -450,8 +450,21 @@ describe('terraform: API gateway', () => {
 
 describe('terraform: environment matches the code', () => {
 
+  // Issue 17 item 10: express and functions-framework answer errors with stack traces unless
+  // NODE_ENV is production.
+  it('runs every function with NODE_ENV=production, and the worker without the functions-only variable', () => {
+    for (const fn of FUNCTIONS) {
+      const env = String(child(resource(model, 'google_cloudfunctions2_function', fn), 'service_config')['environment_variables']);
+      assert.match(env, /^\$\{(?:merge\()?local\.functions_env\b/, `${fn} does not start from local.functions_env: ${env}`);
+    }
+    const functionsEnv = model.locals.get('functions_env') as unknown;
+    assert.match(String(functionsEnv), /^\$\{merge\(local\.base_env,\s*\{[^}]*\bNODE_ENV\s*=\s*"production"/, String(functionsEnv));
+    assert.ok(!envKeys(model.locals.get('base_env')).includes('NODE_ENV'));
+  });
+
   it('sets only variables the functions read (functions/config.ts)', () => {
-    const known = new Set(Object.keys(FunctionsConfig.shape));
+    // NODE_ENV is read by express and functions-framework, not by our configuration.
+    const known = new Set([...Object.keys(FunctionsConfig.shape), 'NODE_ENV']);
     const base = envKeys(model.locals.get('base_env'));
     assert.ok(base.includes('GOOGLE_CLOUD_PROJECT') && base.includes('UPLOADS_BUCKET') && base.includes('DEAD_LETTER_TOPIC'), `base_env: ${base.join(', ')}`);
     for (const fn of FUNCTIONS) {
