@@ -57,6 +57,7 @@ async function ourStages(bytes: Buffer, model: LoadedModel, map: SaliencyMap): P
   t['preprocess (resize+normalise)'] = pre;
   const names: Record<RenderStage, string> = {
     postprocess: 'postprocess (alpha, enlarge; grid in pool)',
+    edges: 'edges (band at full resolution)',
     refine: 'compose RGBA + refine (mask enc. in pool)',
     encode: 'encode cutout+bw (+mask), concurrent',
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlphaSpec } from '../pipeline/alpha/options.js';
 
 /**
  * What the pipeline must know about a segmentation model: its tensor names and sizes, how
@@ -35,6 +36,8 @@ export const ModelSpec = z
       .strict(),
     /** Free text shown in logs, e.g. the weights' licence. */
     license: z.string().optional(),
+    /** What is done to the map before it becomes the alpha (pipeline/alpha/options.ts); absent = the defaults. */
+    alpha: AlphaSpec.prefault({}),
   })
   .strict();
 export type ModelSpec = z.infer<typeof ModelSpec>;

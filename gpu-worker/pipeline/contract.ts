@@ -1,4 +1,5 @@
 import type { OutputKind } from '../../schemas/common.js';
+import type { Quality } from './alpha/quality.js';
 
 /**
  * The seam between the worker service (messaging, storage, status) and the image pipeline
@@ -36,10 +37,15 @@ export interface ModelDescriptor {
 
 export interface ProcessResult {
   outputs: RenderedOutput[];
-  /** Milliseconds per stage: decode, preprocess, queue, infer, render_queue, postprocess, refine, encode. */
+  /** Milliseconds per stage: decode, preprocess, queue, infer, alpha, second_look (when taken), render_queue, postprocess, edges, refine, encode. */
   timingsMs: Record<string, number>;
   /** How many images shared the inference run of this one. */
   batchSize: number;
+  /**
+   * The verdict on the cutout (pipeline/alpha/quality.ts): `score` 0-1 and flags such as
+   * `uncertain_alpha`. A photo without a subject rejects instead (code `no_subject`).
+   */
+  quality?: Quality;
 }
 
 /**

@@ -10,6 +10,7 @@ import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';
 import { normalizationTables, resizeForModel, toChwTensor } from './preprocess.js';
 import { renderingId, renderOutputs, type RenderStage } from './render.js';
+import { decideAlpha } from './alpha/decide.js';
 
 export interface PipelineOptions {
   /** Images per inference run; forced to 1 when the model's batch is static. */
@@ -81,7 +82,7 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
     { maxBatchSize, maxWaitMs: maxBatchSize > 1 ? options.batchWaitMs : 0 },
   );
   const renders = new FifoGate(options.renderConcurrency || Math.max(1, Math.floor(availableParallelism() / 2)));
-  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine) };
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, spec.alpha) };
   let closed = false;
 
   async function process(request: ProcessRequest): Promise<ProcessResult> {
@@ -108,15 +109,20 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       timingsMs['queue'] = Math.round(queueMs * 10) / 10;
       timingsMs['infer'] = Math.round(result.inferMs * 10) / 10;
       mark = performance.now();
-      stage = 'render_queue';
-      const next: Record<RenderStage, string> = { postprocess: 'refine', refine: 'encode', encode: 'done' };
+      stage = 'alpha';
+      // The alpha at the map's size and the verdict (a second look at a small subject runs the model again).
+      const { prepared, secondLookMs } = await decideAlpha(image, result.map, spec, async (crop) => (await batcher.submit(crop)).result.map);
+      if (secondLookMs !== undefined) timingsMs['second_look'] = Math.round(secondLookMs * 10) / 10;
+      lap('alpha', 'render_queue');
+      const next: Record<RenderStage, string> = { postprocess: 'edges', edges: 'refine', refine: 'encode', encode: 'done' };
       const outputs = await renders.run(() => {
         // Waiting for a render slot is its own stage, so a job's timings add up to its wall time.
         lap('render_queue', 'postprocess');
-        return renderOutputs({ image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine }, (done) => lap(done, next[done]));
+        const req = { image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine, alpha: spec.alpha, prepared };
+        return renderOutputs(req, (done) => lap(done, next[done]));
       });
       timingsMs['total'] = Math.round((performance.now() - started) * 10) / 10;
-      return { outputs, timingsMs, batchSize };
+      return { outputs, timingsMs, batchSize, quality: prepared.quality };
     } catch (err) {
       if (err instanceof PipelineError) throw err;
       // Native failures carry the job and the stage, so a log line is enough to reproduce.

@@ -50,3 +50,17 @@ export async function resizeForModel(image: RgbImage, spec: Pick<ModelSpec, 'inp
 export async function preprocess(image: RgbImage, spec: Pick<ModelSpec, 'input' | 'normalize'>, tables = normalizationTables(spec.normalize)): Promise<Float32Array> {
   return toChwTensor((await resizeForModel(image, spec)).data, spec.normalize, tables);
 }
+
+/**
+ * A rectangle of the photo resized to the model's input (the second look at a small subject).
+ * @example const chw = toChwTensor((await cropForModel(image, crop, spec)).data, spec.normalize)
+ */
+export async function cropForModel(image: RgbImage, crop: { left: number; top: number; width: number; height: number }, spec: Pick<ModelSpec, 'input'>): Promise<RgbImage> {
+  const { width, height } = spec.input;
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract(crop)
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return { data, width, height };
+}

@@ -7,6 +7,12 @@ import { settleAll } from '../../shared/settle-all.js';
 import { composeRgba, encodeOutput, type OutputSources } from './outputs.js';
 import { mapToAlpha, upsampleAlpha } from './postprocess.js';
 import { colourGrid } from './refine.js';
+import { edgeAwareAlpha } from './alpha/edges.js';
+import type { AlphaSpec } from './alpha/options.js';
+import { prepareAlpha, type PreparedAlpha } from './alpha/prepare.js';
+
+/** The edge step's window radius per unit of enlargement (full-resolution pixels per map pixel). */
+export const EDGE_RADIUS_PER_SCALE = 2;
 
 export interface RenderRequest {
   /** The upright photo at full size. */
@@ -19,6 +25,10 @@ export interface RenderRequest {
   kinds: readonly OutputKind[];
   /** Foreground colour estimation on the alpha edge. */
   refine: boolean;
+  /** The alpha steps (model spec's `alpha`); absent = none of them (the map as it comes, enlarged). */
+  alpha?: AlphaSpec;
+  /** The alpha already decided from `map` (the pipeline decides it before rendering, for the verdict). */
+  prepared?: PreparedAlpha;
 }
 
 /**
@@ -26,16 +36,38 @@ export interface RenderRequest {
  * model (postprocessing, refinement, encoder settings): cached outputs of the old rendering
  * are then not reused.
  * 2: colour means computed per cell on demand (double instead of float32 rounding).
+ * 3: the alpha steps of issue 16 (decisive alpha, edges at full resolution, second look).
  */
-export const RENDERING_VERSION = 2;
+export const RENDERING_VERSION = 3;
 
-/** @example renderingId(true) // 'render-2+refine' */
-export function renderingId(refine: boolean): string {
-  return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}`;
+/**
+ * The alpha settings are part of the rendering: a model spec with other thresholds makes other bytes.
+ * @example renderingId(true, DEFAULT_ALPHA) // 'render-3+refine+alpha-1f0c…'
+ */
+export function renderingId(refine: boolean, alpha?: AlphaSpec): string {
+  return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}${alpha ? `+alpha-${fingerprint(JSON.stringify(alpha))}` : ''}`;
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: enough to tell settings apart in a cache key. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The enlarged alpha's band fitted to the full-resolution photo when the spec asks for it
+ * and the enlargement is large enough to matter (`edgeMinScale`); otherwise as it is.
+ * @example const alpha = alphaEdges(image, await upsampleAlpha(a8, 1024, 1024, W, H), 1024, 1024, spec.alpha)
+ */
+export function alphaEdges(image: RgbImage, enlarged: Buffer, mapWidth: number, mapHeight: number, spec: AlphaSpec | undefined): Buffer {
+  const scale = Math.max(image.width / mapWidth, image.height / mapHeight);
+  if (!spec?.edgeAware || scale < spec.edgeMinScale) return enlarged;
+  return edgeAwareAlpha(image, enlarged, { radius: EDGE_RADIUS_PER_SCALE * scale });
 }
 
 /** The stages of `renderOutputs`, in order; each is marked when its work on this thread is done. */
-export type RenderStage = 'postprocess' | 'refine' | 'encode';
+export type RenderStage = 'postprocess' | 'edges' | 'refine' | 'encode';
 
 /**
  * Everything after the model, arranged so this thread and the threadpool work at the same
@@ -57,7 +89,8 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
     started.push(p);
   };
   try {
-    const alpha8 = mapToAlpha(map, req.output);
+    const prepared = req.prepared ?? (req.alpha ? prepareAlpha(map, req.output, req.alpha) : undefined);
+    const alpha8 = prepared ? prepared.alpha : mapToAlpha(map, req.output);
     const needsColour = kinds.some((k) => k !== 'mask');
     const refine = req.refine && needsColour;
     // The colour means come from the model-sized copy and the model's alpha when they line
@@ -65,8 +98,10 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
     const small = map.width === resized.width && map.height === resized.height;
     const early = refine && small ? colourGrid(resized, alpha8, width, height) : undefined;
     early?.catch(() => undefined);
-    const alpha = await upsampleAlpha(alpha8, map.width, map.height, width, height);
+    const enlarged = await upsampleAlpha(alpha8, map.width, map.height, width, height);
     mark('postprocess');
+    const alpha = alphaEdges(image, enlarged, map.width, map.height, req.alpha);
+    mark('edges');
 
     const empty: OutputSources = { rgba: Buffer.alloc(0), alpha, width, height };
     if (kinds.includes('mask')) start(encodeOutput('mask', empty));

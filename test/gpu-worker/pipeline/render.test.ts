@@ -27,7 +27,7 @@ describe('renderOutputs', () => {
         ['cutout', W, H],
       ],
     );
-    assert.deepEqual(marks, ['postprocess', 'refine', 'encode']);
+    assert.deepEqual(marks, ['postprocess', 'edges', 'refine', 'encode']);
     const mask = await sharp(outs[1]!.data).extractChannel(0).raw().toBuffer();
     const cutout = await sharp(outs[2]!.data).raw().toBuffer();
     const bwAlpha = await sharp(outs[0]!.data).extractChannel('alpha').raw().toBuffer();

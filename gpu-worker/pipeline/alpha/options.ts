@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * What the pipeline does to the model's map before it becomes the alpha (issue 16). Part of
+ * the model spec (`alpha`), because the right thresholds depend on how a model's map looks;
+ * every step can be switched off, and all off is the rendering before these steps existed.
+ * Levels are 0-255 on the map after `mapToAlpha`; distances are in map pixels unless named.
+ */
+export const AlphaSpec = z
+  .object({
+    /**
+     * Decisive alpha: the binary subject (map >= 128) is cleaned (islands, holes) and only a
+     * band of `bandInside`/`bandOutside` map pixels around its outline keeps soft values,
+     * passed through the response curve; deeper inside is 255, farther out 0. Off = the map
+     * as it comes (see-through interiors and ghosts included).
+     */
+    decisive: z.boolean().default(true),
+    /** Response curve in the band: at or below `curveLow` -> 0, at or above `curveHigh` -> 255, linear between. */
+    curveLow: z.number().int().min(0).max(254).default(26),
+    curveHigh: z.number().int().min(1).max(255).default(217),
+    /** Band width inside the outline (map pixels); fur tips and edge pixels keep their softness here. */
+    bandInside: z.number().int().min(0).max(64).default(3),
+    /** Band width outside the outline (map pixels); whiskers and fly-away fur reach farther out than in. */
+    bandOutside: z.number().int().min(0).max(64).default(5),
+    /** Fill holes (background enclosed by the subject) smaller than this fraction of the subject's area; 0 = off. */
+    holeMaxFraction: z.number().min(0).max(1).default(0.02),
+    /**
+     * Remove islands (parts of the subject not connected to the main one) smaller than this
+     * fraction of the main part; 0 = off. Parts joined to the main one through faint map
+     * values (>= `joinLevel`) are the same subject (a strap, a paw behind a blade of grass) and stay.
+     */
+    islandMinFraction: z.number().min(0).max(1).default(0.15),
+    joinLevel: z.number().int().min(1).max(254).default(26),
+    /**
+     * Edge-aware enlargement: where the alpha is enlarged at least `edgeMinScale` times, the
+     * soft band is re-fitted to the full-resolution photo (a guided filter on the band only).
+     */
+    edgeAware: z.boolean().default(true),
+    edgeMinScale: z.number().min(1).max(64).default(1.5),
+    /**
+     * Second look: when the subject covers less than this fraction of the frame, the model
+     * runs again on the subject's padded crop and that map replaces the first one there; 0 = off.
+     */
+    secondLookBelow: z.number().min(0).max(1).default(0),
+    /** Padding of the second look's crop on each side, as a fraction of the subject's larger side. */
+    secondLookPad: z.number().min(0).max(2).default(0.35),
+  })
+  .strict()
+  .refine((s) => s.curveLow < s.curveHigh, { error: 'curveLow must be below curveHigh', path: ['curveHigh'] });
+export type AlphaSpec = z.infer<typeof AlphaSpec>;
+
+/** The defaults (every step on as chosen from bench/quality.bench.ts). */
+export const DEFAULT_ALPHA: AlphaSpec = AlphaSpec.parse({});
+
+/** Every step off: the rendering before issue 16, for comparisons. */
+export const LEGACY_ALPHA: AlphaSpec = AlphaSpec.parse({ decisive: false, edgeAware: false, secondLookBelow: 0 });
