@@ -1,26 +1,28 @@
-# The two commands a newcomer needs:  `make demo` (the whole pipeline locally)  and  `make test`.
-# Both set up what is missing first (npm packages, the Pub/Sub emulator, the default model).
+# The two commands a newcomer needs:  `make demo` (the whole pipeline locally)  and  `make test`;
+# `make up` keeps the whole system running until Ctrl-C. All of them set up what is missing
+# first (npm packages, the Pub/Sub emulator, the default model). Setup writes to stderr only:
+# the stdout of `make up` and `make localcloud` is the export lines and nothing else.
 SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 export METADATA_SERVER_DETECTION := none
 
-.PHONY: setup deps system-deps model test lint fmt typecheck schemas demo bench localcloud clean
+.PHONY: setup deps system-deps model test lint fmt typecheck schemas demo up bench localcloud clean
 
 setup: deps system-deps model
 
 # npm ci only when the lock file changed since the last install.
 deps: node_modules/.installed
 node_modules/.installed: package-lock.json
-	npm ci --no-audit --no-fund
+	@npm ci --no-audit --no-fund >&2
 	@touch $@
 
 # The official Pub/Sub emulator (Java 17) from Debian packages, when not already there.
 system-deps:
-	@bash scripts/ensure-system-deps.sh
+	@bash scripts/ensure-system-deps.sh >&2
 
 # The embedded default model (ISNet, AGPL-3.0) into .cache/models, verified by sha256.
 model: deps
-	@if [ -f scripts/fetch-model.ts ]; then npx tsx scripts/fetch-model.ts; else echo "model: no fetch step yet (issue 5)"; fi
+	@npx tsx scripts/fetch-model.ts
 
 test: setup
 	npm test
@@ -40,13 +42,19 @@ schemas: deps
 	npm run schemas
 
 demo: setup
-	@if [ -f scripts/demo.ts ]; then npx tsx scripts/demo.ts; else echo "demo: not there yet: the end-to-end demo arrives with issue 6"; exit 2; fi
+	@npx tsx scripts/demo.ts
+
+# The whole system until Ctrl-C: localcloud, the four functions, the worker (ISNet), the shop
+# page on its own origin. stdout: the export lines another shell needs; the rest on stderr.
+# Plain node (no npx/tsx wrapper), so one Ctrl-C reaches it once.
+up: setup
+	@node --import tsx scripts/up.ts $(UP)
 
 bench: setup
-	@if [ -f scripts/bench.ts ]; then npx tsx scripts/bench.ts $(BENCH); else echo "bench: not there yet: benchmarks arrive with issues 3-6"; exit 2; fi
+	@npx tsx scripts/bench.ts $(BENCH)
 
 localcloud: setup
-	@if [ -f test/localcloud/cli.ts ]; then npx tsx test/localcloud/cli.ts; else echo "localcloud: not there yet (issue 3)"; exit 2; fi
+	@node --import tsx test/localcloud/cli.ts
 
 clean:
 	rm -rf dist demo-output bench-output .localcloud

@@ -8,9 +8,10 @@ import { DEFAULT_MODEL_CACHE_DIR } from '../gpu-worker/model/embedded.js';
 async function main(argv: string[]): Promise<void> {
   const i = argv.indexOf('--cache-dir');
   const cacheDir = (i >= 0 ? argv[i + 1] : undefined) ?? process.env.MODEL_CACHE_DIR ?? DEFAULT_MODEL_CACHE_DIR;
-  const logger = createLogger({ component: 'fetch-model' });
+  // stderr only: `make up` runs this first, and its stdout must carry nothing but export lines.
+  const logger = createLogger({ component: 'fetch-model' }, process.stderr);
   const { path, fetched } = await fetchEmbeddedModel({ cacheDir, logger });
-  process.stdout.write(`${fetched ? 'fetched' : 'already cached'}: ${path}\n`);
+  process.stderr.write(`${fetched ? 'fetched' : 'already cached'}: ${path}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

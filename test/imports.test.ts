@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 const ROOT = join(import.meta.dirname, '..');
 
 /** The processes we deploy or hand to users, each started by running this file. */
-const ENTRY_POINTS = ['functions/index.ts', 'gpu-worker/main.ts', 'gpu-worker/cli.ts', 'test/localcloud/cli.ts', 'scripts/fetch-model.ts', 'scripts/demo.ts', 'scripts/batch.ts', 'scripts/replay.ts'];
+const ENTRY_POINTS = ['functions/index.ts', 'gpu-worker/main.ts', 'gpu-worker/cli.ts', 'test/localcloud/cli.ts', 'scripts/fetch-model.ts', 'scripts/demo.ts', 'scripts/up.ts', 'scripts/batch.ts', 'scripts/replay.ts'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })

@@ -1,5 +1,6 @@
 // The `make localcloud` entry point: importing it has no side effects, its option parsing and
-// export lines are pure, and the real process prints the env and stops cleanly on SIGTERM.
+// export lines are pure, and the real process prints the env and stops cleanly on SIGTERM,
+// and warns when an upload's finalize event has no function to go to.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Storage } from '@google-cloud/storage';
 import { cliOptions, formatExports } from './cli.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -78,6 +80,43 @@ describe('cli process', () => {
       assert.equal(await exited, 0, stderr);
       await assert.rejects(fetch(`http://${env['PUBSUB_EMULATOR_HOST']}/`), 'Pub/Sub emulator stopped');
       await assert.rejects(fetch(`${env['STORAGE_EMULATOR_HOST']}/b`), 'storage emulator stopped');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  it('says on stderr, naming `make up`, that an upload has no function subscribed to its finalize event', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'localcloud-cli-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI], {
+      env: { ...process.env, LOCALCLOUD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const until = async (done: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      while (!done()) {
+        if (Date.now() > deadline || child.exitCode !== null) assert.fail(`${what}; stdout:\n${stdout}\nstderr:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until(() => stdout.includes('JOBS_SUBSCRIPTION'), 'no export lines');
+      assert.match(stderr, /the emulators only.*`make up` starts the whole system/);
+      const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]));
+      const storage = new Storage({ projectId: env['GOOGLE_CLOUD_PROJECT']!, apiEndpoint: env['STORAGE_EMULATOR_HOST']! });
+      await storage.bucket(env['UPLOADS_BUCKET']!).file('batch/x/cat.jpg').save(Buffer.from('not even an image'), { resumable: false });
+      await until(() => stderr.includes('batch/x/cat.jpg'), 'no warning for the upload');
+      const line = stderr.split('\n').find((l) => l.includes('batch/x/cat.jpg')) ?? '';
+      assert.match(line, new RegExp(`gs://${env['UPLOADS_BUCKET']}/batch/x/cat\\.jpg was uploaded, but no function is subscribed to its finalize event`));
+      assert.match(line, /`make up`/);
+      assert.match(line, /LOCALCLOUD_STORAGE_FUNCTION_URL/);
+      assert.doesNotMatch(stdout, /no function/, 'the warning stays off stdout');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

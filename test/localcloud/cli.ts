@@ -1,7 +1,9 @@
 /**
  * `make localcloud`: start the Pub/Sub emulator, the Storage emulator and the Eventarc bridge,
  * print the environment as `export K=V` lines (stdout; logs go to stderr), stay up until
- * Ctrl-C or SIGTERM, then shut everything down.
+ * Ctrl-C or SIGTERM, then shut everything down. The emulators only: no function or worker
+ * runs, so an upload is warned about on stderr (`make up` starts the whole system), unless
+ * LOCALCLOUD_STORAGE_FUNCTION_URL names an onObjectFinalized you run yourself.
  *
  * Settings (all optional): LOCALCLOUD_DATA_DIR (default .localcloud, kept between runs),
  * LOCALCLOUD_PROJECT_ID, UPLOADS_BUCKET, RESULTS_BUCKET, JOBS_TOPIC, COMPLETIONS_TOPIC,
@@ -14,6 +16,7 @@ import { z } from 'zod';
 import { fields, loadConfigOrExit, type Env } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import { startLocalCloud, topologyNames, type LocalCloudOptions } from './index.js';
+import { unroutedWarning } from './unrouted.js';
 
 const CliConfig = z.object({
   LOCALCLOUD_DATA_DIR: z.string().default('.localcloud'),
@@ -61,8 +64,10 @@ async function main(): Promise<void> {
   process.env['METADATA_SERVER_DETECTION'] ??= 'none';
   const { logLevel, ...options } = cliOptions(process.env);
   const log = createLogger({ component: 'localcloud', level: logLevel }, process.stderr);
-  const cloud = await startLocalCloud({ ...options, logger: log });
+  const routed = options.storageFunctionUrl !== undefined;
+  const cloud = await startLocalCloud({ ...options, logger: log, ...(!routed && { onUnroutedFinalize: (o) => process.stderr.write(`${unroutedWarning(o)}\n`) }) });
   process.stdout.write(`# localcloud is up (data in ${cloud.dataDir}); Ctrl-C stops it.\n${formatExports(cloud.env)}`);
+  if (!routed) process.stderr.write('localcloud: the emulators only; no function or worker runs here. `make up` starts the whole system.\n');
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
     // A second Ctrl-C while stopping means "now".

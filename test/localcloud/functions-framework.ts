@@ -17,6 +17,8 @@ export interface FunctionProcessOptions {
   env?: Record<string, string>;
   port?: number;
   readyTimeoutMs?: number;
+  /** Each chunk of the function's output as it comes (`make up` and DEMO_VERBOSE show it). */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface FunctionProcess {
@@ -36,7 +38,7 @@ export async function startFunction(opts: FunctionProcessOptions): Promise<Funct
   const proc = spawnGroup(
     FRAMEWORK_BIN,
     [`--target=${opts.target}`, `--signature-type=${opts.signatureType ?? 'cloudevent'}`, `--source=${opts.source}`, `--port=${port}`],
-    { env: { ...process.env, ...opts.env } },
+    { env: { ...process.env, ...opts.env }, ...(opts.onOutput && { onOutput: opts.onOutput }) },
   );
   const stop = (): Promise<void> => proc.stop();
   const url = `http://127.0.0.1:${port}/`;

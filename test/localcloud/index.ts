@@ -13,6 +13,7 @@ import type { RetrySettings } from './delivery.js';
 import { EventarcBridge, type DeliveryRecord } from './eventarc.js';
 import { startPubsubEmulator, type PubsubEmulator } from './pubsub.js';
 import { createServiceAccountKey, startStorageEmulator, type CorsRule, type StorageEmulator } from './storage/index.js';
+import { watchUnroutedFinalize, type UnroutedObject } from './unrouted.js';
 import { createTopology, DEFAULT_NAMES, describeTopology, type JobsPolicy, type TopologyNames } from './topology.js';
 
 export { DEFAULT_NAMES, LOCAL_POLICY, PRODUCTION_POLICY, describeTopology, topologyNames, type TopologyNames } from './topology.js';
@@ -44,6 +45,11 @@ export interface LocalCloudOptions {
   storageFunctionUrl?: string;
   /** Where dead-lettered jobs go (the onDeadLetter function); also settable with routeTopic(). */
   deadLetterFunctionUrl?: string;
+  /**
+   * Called for each object finalized while no function receives finalize events (no
+   * routeStorage yet): the event waits and no job runs. `make localcloud` warns with it.
+   */
+  onUnroutedFinalize?: (object: UnroutedObject) => void;
   pubsubPort?: number;
   storagePort?: number;
   logger?: Logger;
@@ -143,7 +149,12 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       ...(opts.retry && { retry: opts.retry }),
     });
     cleanups.push(() => bridge.stop());
-    const routeStorage = (url: string, filter: { bucket?: string } = {}): void => bridge.routeStorage(url, { bucket: filter.bucket ?? uploadsBucket });
+    let storageRouted = false;
+    const routeStorage = (url: string, filter: { bucket?: string } = {}): void => {
+      bridge.routeStorage(url, { bucket: filter.bucket ?? uploadsBucket });
+      storageRouted = true;
+    };
+    if (opts.onUnroutedFinalize) cleanups.push(await watchUnroutedFinalize(pubsub, names.storageNotificationsTopic, () => storageRouted, opts.onUnroutedFinalize));
     const routeTopic = (topic: string, url: string, subscription?: string): Promise<void> =>
       bridge.routeTopic(topic, url, subscription ?? (topic === names.deadLetterTopic ? names.deadLetterSubscription : `eventarc-${topic}`));
     if (opts.storageFunctionUrl) routeStorage(opts.storageFunctionUrl);

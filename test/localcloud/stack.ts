@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { freePort } from './pubsub.js';
-import { FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from './index.js';
+import { DEFAULT_CORS_ORIGINS, FAST_RETRY, startFunction, startLocalCloud, type FunctionProcess, type LocalCloud } from './index.js';
 import { describeTopology, type JobsPolicy } from './topology.js';
 import { randomBytes } from 'node:crypto';
 import { buildTinyModel, tinySpec, type TinyModelOptions } from '../support/tiny-model.js';
 import { CompletionListener } from './completions.js';
+import { linePrefixer } from './prefix-lines.js';
+import { startWebServer, type WebServer } from './web-server.js';
 import { WorkerProcess } from './worker-process.js';
 
 export interface StackOptions {
@@ -27,9 +29,21 @@ export interface StackOptions {
   /** Start a worker right away. Default true. */
   startWorker?: boolean;
   policy?: Partial<JobsPolicy>;
-  /** Copy every process's output to stderr. */
+  /** Copy every process's output (functions and workers) to stderr. */
   echo?: boolean;
   logLevel?: string;
+  /** localcloud's data directory (objects, key file); default a temp dir removed on stop. */
+  dataDir?: string;
+  /**
+   * Serve this directory (the repository's `web/`) on an origin of its own (`stack.web`),
+   * with `/config.json` naming the functions' URLs; that origin is added to the functions'
+   * ALLOWED_ORIGINS and to both buckets' CORS.
+   */
+  web?: { dir: string; port?: number };
+  /** More origins for the functions' ALLOWED_ORIGINS (none by default besides the page's). */
+  allowedOrigins?: string[];
+  /** More origins for both buckets' CORS (besides DEFAULT_CORS_ORIGINS and the page's). */
+  corsOrigins?: string[];
 }
 
 export interface Functions {
@@ -51,6 +65,8 @@ export class Stack {
     readonly storage: Storage,
     readonly completions: CompletionListener,
     readonly workerEnv: Record<string, string>,
+    /** The page server when `web` was given. */
+    readonly web: WebServer | undefined,
     private readonly echo: boolean,
     private readonly policy: Partial<JobsPolicy>,
     private readonly workerEntry: string | undefined,
@@ -61,9 +77,26 @@ export class Stack {
     process.env['METADATA_SERVER_DETECTION'] ??= 'none';
     const echo = options.echo ?? false;
     const logLevel = options.logLevel ?? 'info';
-    // Fast bridge retries and the local (short-backoff) subscription policy keep tests short.
-    const cloud = await startLocalCloud({ retry: FAST_RETRY, ...(options.policy ? { policy: options.policy } : {}) });
+    // The page's origin must be known before the buckets' CORS and the functions' allowlist are set.
+    const web = options.web ? await startWebServer(options.web) : undefined;
+    const pageOrigins = web?.origins ?? [];
+    let cloud: LocalCloud;
     try {
+      // Fast bridge retries and the local (short-backoff) subscription policy keep tests short.
+      cloud = await startLocalCloud({
+        retry: FAST_RETRY,
+        corsOrigins: [...DEFAULT_CORS_ORIGINS, ...pageOrigins, ...(options.corsOrigins ?? [])],
+        ...(options.policy && { policy: options.policy }),
+        ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      });
+    } catch (err) {
+      await web?.stop();
+      throw err;
+    }
+    try {
+      // getStatus's port is chosen first so that createUpload's tickets carry an absolute statusUrl.
+      const getStatusPort = await freePort();
+      const allowedOrigins = [...pageOrigins, ...(options.allowedOrigins ?? [])];
       const fnEnv = {
         ...cloud.env,
         NODE_OPTIONS: '--import tsx',
@@ -71,9 +104,21 @@ export class Stack {
         // The demo and the benchmark upload many photos from one address.
         RATE_LIMIT_PER_MINUTE: '100000',
         RATE_LIMIT_BURST: '100000',
+        PUBLIC_BASE_URL: `http://127.0.0.1:${getStatusPort}`,
+        ...(allowedOrigins.length > 0 && { ALLOWED_ORIGINS: allowedOrigins.join(',') }),
       };
-      const fn = (target: string, signatureType: 'http' | 'cloudevent') => startFunction({ source: 'functions/index.ts', target, signatureType, env: fnEnv, readyTimeoutMs: 60_000 });
-      const [createUpload, getStatus, onObjectFinalized, onDeadLetter] = await Promise.all([fn('createUpload', 'http'), fn('getStatus', 'http'), fn('onObjectFinalized', 'cloudevent'), fn('onDeadLetter', 'cloudevent')]);
+      const fn = (target: string, signatureType: 'http' | 'cloudevent', port?: number): Promise<FunctionProcess> =>
+        startFunction({
+          source: 'functions/index.ts',
+          target,
+          signatureType,
+          env: fnEnv,
+          readyTimeoutMs: 60_000,
+          ...(port !== undefined && { port }),
+          ...(echo && { onOutput: linePrefixer(target) }),
+        });
+      const [createUpload, getStatus, onObjectFinalized, onDeadLetter] = await Promise.all([fn('createUpload', 'http'), fn('getStatus', 'http', getStatusPort), fn('onObjectFinalized', 'cloudevent'), fn('onDeadLetter', 'cloudevent')]);
+      web?.setConfig({ createUploadUrl: createUpload.url, getStatusUrl: getStatus.url });
       cloud.routeStorage(onObjectFinalized.url);
       await cloud.routeTopic(cloud.names.deadLetterTopic, onDeadLetter.url);
 
@@ -81,11 +126,12 @@ export class Stack {
       const storage = new Storage({ projectId: cloud.projectId, apiEndpoint: cloud.storageUrl });
       const completions = await CompletionListener.start(pubsub, cloud.names.completionsTopic);
       const workerEnv: Record<string, string> = { ...cloud.env, LOG_LEVEL: logLevel, ...(await modelEnv(options.tinyModel ?? true)), ...options.workerEnv };
-      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, echo, options.policy ?? {}, options.workerEntry);
+      const stack = new Stack(cloud, { createUpload, getStatus, onObjectFinalized, onDeadLetter }, pubsub, storage, completions, workerEnv, web, echo, options.policy ?? {}, options.workerEntry);
       if (options.startWorker ?? true) await (await stack.startWorker()).waitReady();
       return stack;
     } catch (err) {
       await cloud.stop();
+      await web?.stop();
       throw err;
     }
   }
@@ -130,6 +176,7 @@ export class Stack {
     await Promise.allSettled(Object.values(this.functions).map((f) => f.stop()));
     await this.pubsub.close().catch(() => undefined);
     await this.cloud.stop();
+    await this.web?.stop();
   }
 }
 

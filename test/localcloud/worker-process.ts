@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { linePrefixer } from './prefix-lines.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_ENTRY = 'gpu-worker/main.ts';
@@ -57,12 +58,16 @@ export class WorkerProcess {
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none', MALLOC_ARENA_MAX: '2', ...opts.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const collect = (chunk: Buffer): void => {
-      this.log = (this.log + chunk.toString()).slice(-200_000);
-      if (opts.echo) process.stderr.write(chunk.toString().replace(/^/gm, `[${opts.name ?? 'worker'}] `));
+    // One prefixer per stream: each keeps its own unfinished line.
+    const collector = (): ((chunk: Buffer) => void) => {
+      const echo = opts.echo ? linePrefixer(opts.name ?? 'worker') : undefined;
+      return (chunk) => {
+        this.log = (this.log + chunk.toString()).slice(-200_000);
+        echo?.(chunk.toString());
+      };
     };
-    this.child.stdout?.on('data', collect);
-    this.child.stderr?.on('data', collect);
+    this.child.stdout?.on('data', collector());
+    this.child.stderr?.on('data', collector());
     LIVE.add(this.child);
     if (this.child.pid !== undefined) watchOver(this.child.pid);
     this.exited = new Promise((resolve) =>
