@@ -8,12 +8,13 @@
  *   npx tsx scripts/batch.ts <images or folders...> [--name NAME] [--timeout SECONDS] [--concurrency N]
  *
  * Environment: GOOGLE_CLOUD_PROJECT, UPLOADS_BUCKET, RESULTS_BUCKET (and, in local mode,
- * STORAGE_EMULATOR_HOST as `make localcloud` prints it). Exit status: 0 every job succeeded,
+ * STORAGE_EMULATOR_HOST and GOOGLE_APPLICATION_CREDENTIALS as `make up` prints them). Exit status: 0 every job succeeded,
  * 1 some were rejected or failed, 2 usage, 3 some had not ended when the timeout came.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import type { z } from 'zod';
 import { CliError, expandInputs } from '../gpu-worker/cli.js';
@@ -41,34 +42,37 @@ export interface BatchOptions {
 
 /** @example parseBatchArgs(['photos/', '--name', 'spring-sale'], new Date()) */
 export function parseBatchArgs(argv: readonly string[], now: Date): BatchOptions {
-  const inputs: string[] = [];
-  let name = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  let timeoutSeconds = 600;
-  let concurrency = 4;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new BatchUsageError(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    const positive = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new BatchUsageError(`${arg} expects a positive integer, got ${v}`);
-      return n;
-    };
-    if (arg === '--name') {
-      name = value();
-      // One path segment: the trigger and the job ids see it as part of the object name.
-      if (!/^[A-Za-z0-9._-]{1,100}$/.test(name) || name === '.' || name === '..') throw new BatchUsageError(`--name must be letters, digits, '.', '_' or '-' (got ${name})`);
-    } else if (arg === '--timeout') timeoutSeconds = positive(value());
-    else if (arg === '--concurrency') concurrency = positive(value());
-    else if (arg === '--help' || arg === '-h') throw new BatchUsageError(USAGE);
-    else if (arg.startsWith('--')) throw new BatchUsageError(`unknown option ${arg}\n${USAGE}`);
-    else inputs.push(arg);
+  const { values, positionals } = parseOrUsage(argv);
+  if (values.help) throw new BatchUsageError(USAGE);
+  const positive = (option: string, v: string | undefined, fallback: number): number => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new BatchUsageError(`${option} expects a positive integer, got ${v}`);
+    return n;
+  };
+  const name = values.name ?? now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  // One path segment: the trigger and the job ids see it as part of the object name.
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name) || name === '.' || name === '..') throw new BatchUsageError(`--name must be letters, digits, '.', '_' or '-' (got ${name})`);
+  if (positionals.length === 0) throw new BatchUsageError(`no images given\n${USAGE}`);
+  return { inputs: positionals, name, timeoutSeconds: positive('--timeout', values.timeout, 600), concurrency: positive('--concurrency', values.concurrency, 4) };
+}
+
+/** node:util's parseArgs, with its errors said the way the usage line says them. */
+function parseOrUsage(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: { name: { type: 'string' }, timeout: { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const option = /'(-[^' ]+)/.exec(err instanceof Error ? err.message : '')?.[1] ?? 'an option';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new BatchUsageError(`unknown option ${option}\n${USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new BatchUsageError(`${option} needs a value\n${USAGE}`);
+    throw err;
   }
-  if (inputs.length === 0) throw new BatchUsageError(`no images given\n${USAGE}`);
-  return { inputs, name, timeoutSeconds, concurrency };
 }
 
 /** The CLI's expansion, plus the rule a batch folder adds: each file name once. */
