@@ -1,6 +1,8 @@
 import sharp, { type Metadata } from 'sharp';
 import { ACCEPTED_CONTENT_TYPES, type AcceptedContentType } from '../schemas/common.js';
 import type { PermanentCode } from '../shared/errors.js';
+import { FifoGate } from '../shared/fifo-gate.js';
+import { shopperMessage } from '../shared/messages.js';
 import { CONTENT_TYPE_OF, isAnimatedPng, KIND_LABEL, sniff } from './sniff.js';
 
 export interface ImageLimits {
@@ -26,7 +28,8 @@ export interface ImageCandidate {
 
 export type Verdict =
   | { ok: true; contentType: AcceptedContentType; width: number; height: number; note?: string }
-  | { ok: false; code: PermanentCode; message: string };
+  /** `message` for the shopper (shared/messages.ts), `detail` the technical reason. */
+  | { ok: false; code: PermanentCode; message: string; detail: string };
 
 const ACCEPTED_TEXT = 'accepted are JPEG, PNG and WebP';
 // Size of the throwaway decode: large enough that libvips must read every scan line of
@@ -36,7 +39,16 @@ const PROBE_SIDE_PX = 64;
 // pathological input, and the function must answer rather than hang until its own timeout.
 const PROBE_TIMEOUT_S = 20;
 
-const reject = (code: PermanentCode, message: string): Verdict => ({ ok: false, code, message });
+const reject = (code: PermanentCode, detail: string): Verdict => ({ ok: false, code, message: shopperMessage(code), detail });
+
+/**
+ * One libvips call at a time. libvips keeps a single error buffer for the whole process and
+ * sharp copies it out, then clears it, after a failed call: two failures at once read (or
+ * clear) each other's text, so one job's rejection carried another file's error (or
+ * "Unknown error"). The calls here are a header read and a decode at 64 px, tens of
+ * milliseconds even for a 12 MP photo, so queueing them costs little.
+ */
+const vips = new FifoGate(1);
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
@@ -75,7 +87,7 @@ export async function validateImage(input: ImageCandidate, limits: ImageLimits):
   let meta: Metadata;
   try {
     // Header only: no pixels are decoded here, so a bomb costs nothing yet.
-    meta = await sharp(body, { limitInputPixels: false }).metadata();
+    meta = await vips.run(() => sharp(body, { limitInputPixels: false }).metadata());
   } catch (err) {
     return reject('corrupt', `the image header cannot be read: ${firstLine(err)}`);
   }
@@ -95,11 +107,16 @@ export async function validateImage(input: ImageCandidate, limits: ImageLimits):
   }
 
   try {
-    await sharp(body, { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true })
-      .resize(PROBE_SIDE_PX, PROBE_SIDE_PX, { fit: 'inside' })
-      .timeout({ seconds: PROBE_TIMEOUT_S })
-      .raw()
-      .toBuffer();
+    // failOn 'warning': garbled JPEG scan data only makes libjpeg warn ("Corrupt JPEG data:
+    // premature end of data segment") and decodes into a smear. Every real photo in the
+    // fixtures decodes without a warning (test/functions/validate-image.test.ts).
+    await vips.run(() =>
+      sharp(body, { failOn: 'warning', limitInputPixels: limits.maxPixels, sequentialRead: true })
+        .resize(PROBE_SIDE_PX, PROBE_SIDE_PX, { fit: 'inside' })
+        .timeout({ seconds: PROBE_TIMEOUT_S })
+        .raw()
+        .toBuffer(),
+    );
   } catch (err) {
     return reject('corrupt', `the image cannot be decoded (truncated or damaged): ${firstLine(err)}`);
   }

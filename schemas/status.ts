@@ -7,8 +7,12 @@ export const JobState = z.enum(JOB_STATES);
 export type JobState = z.infer<typeof JobState>;
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'rejected']);
 
+/**
+ * `message` is for the shopper (shared/messages.ts), shown as is; `detail`, when present, is
+ * the technical text (a decoder's error, a status code) for operators and support.
+ */
 export const JobError = z
-  .object({ code: z.string().regex(/^[a-z][a-z0-9_]*$/), message: z.string(), retryable: z.boolean() })
+  .object({ code: z.string().regex(/^[a-z][a-z0-9_]*$/), message: z.string(), detail: z.string().max(2000).optional(), retryable: z.boolean() })
   .strict();
 export type JobError = z.infer<typeof JobError>;
 

@@ -132,3 +132,43 @@ export async function buildCorpus(): Promise<CorpusCase[]> {
     { name: 'batch: truncated PNG', body: png.subarray(0, 600), declaredType: 'image/png', trigger: 'batch', batchName: 'batch/pets/cut.png', expected: 'corrupt' },
   ];
 }
+
+/**
+ * A JPEG whose entropy-coded scan data is garbled in the middle: the headers are fine and
+ * libjpeg decodes it with only a warning ("Corrupt JPEG data: premature end of data
+ * segment" or "... extraneous bytes before marker"), into a smear.
+ */
+export async function garbledScanJpeg(seed = 1): Promise<Buffer> {
+  const jpeg = await sharp(photo('opencv-baboon.jpg')).resize(256).jpeg({ quality: 90 }).toBuffer();
+  const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+  const start = sos + Math.floor((jpeg.length - sos) * 0.4);
+  const out = Buffer.from(jpeg);
+  let x = seed * 2654435761;
+  for (let i = start; i < start + 64; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = (x >>> 16) & 0xff;
+  }
+  // A restart marker in the middle of a scan without restart intervals: the decoder stops early.
+  out[start + 64] = 0xff;
+  out[start + 65] = 0xd0;
+  return out;
+}
+
+/** Twenty different corrupt files, each with a pattern its own decoder error must match. */
+export async function corruptFiles(): Promise<Array<{ name: string; body: Buffer; declaredType: string; own: RegExp }>> {
+  const cat = sharp(photo('skimage-chelsea-cat.png'));
+  const files: Array<{ name: string; body: Buffer; declaredType: string; own: RegExp }> = [];
+  for (let i = 0; i < 7; i++) {
+    const jpeg = await sharp(photo('opencv-baboon.jpg')).resize(200 + i * 16).jpeg().toBuffer();
+    files.push({ name: `truncated JPEG ${i}`, body: jpeg.subarray(0, Math.floor(jpeg.length * (0.3 + i * 0.08))), declaredType: 'image/jpeg', own: /jpeg/i });
+  }
+  for (let i = 0; i < 7; i++) {
+    const png = await cat.clone().resize(200 + i * 16).png().toBuffer();
+    files.push({ name: `truncated PNG ${i}`, body: png.subarray(0, Math.floor(png.length * (0.3 + i * 0.08))), declaredType: 'image/png', own: /png/i });
+  }
+  for (let i = 0; i < 6; i++) {
+    const webp = await cat.clone().resize(200 + i * 16).webp().toBuffer();
+    files.push({ name: `truncated WebP ${i}`, body: webp.subarray(0, Math.floor(webp.length * (0.3 + i * 0.08))), declaredType: 'image/webp', own: /webp/i });
+  }
+  return files;
+}
