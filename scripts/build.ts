@@ -7,9 +7,11 @@
  * (see EXTERNALS) and are listed, with the versions from the root package.json, in the
  * generated package.json so the platform (or the Dockerfile) installs them.
  *
- *   npx tsx scripts/build.ts                      build whatever entries exist
- *   npx tsx scripts/build.ts --strict             fail when an entry is missing
+ *   npx tsx scripts/build.ts                      every target; a missing entry fails the build
  *   npx tsx scripts/build.ts --only=gpu-worker    one target (the worker image does this)
+ *
+ * `--strict` is accepted and changes nothing (a missing entry always fails): the worker's
+ * Dockerfile still passes it.
  */
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,23 +102,21 @@ export function deployPackageJson(root: RootPackage, target: Target): Record<str
 }
 
 export interface Options {
-  strict: boolean;
   only: Set<string> | undefined;
 }
 
-/** @example parseArgs(['--strict', '--only=gpu-worker']) -> { strict: true, only: Set {'gpu-worker'} } */
+/** @example parseArgs(['--only=gpu-worker']) -> { only: Set {'gpu-worker'} } */
 export function parseArgs(argv: readonly string[]): Options {
-  let strict = false;
   let only: Set<string> | undefined;
   for (const arg of argv) {
-    if (arg === '--strict') strict = true;
+    if (arg === '--strict') continue;
     else if (arg.startsWith('--only=')) {
       only = new Set(arg.slice('--only='.length).split(',').filter(Boolean));
       const unknown = [...only].filter((n) => !TARGETS.some((t) => t.name === n));
       if (unknown.length > 0) throw new BuildError(`unknown target ${unknown.join(', ')}; expected ${TARGETS.map((t) => t.name).join(', ')}`);
-    } else throw new BuildError(`unknown argument ${arg}; usage: build.ts [--strict] [--only=${TARGETS.map((t) => t.name).join(',')}]`);
+    } else throw new BuildError(`unknown argument ${arg}; usage: build.ts [--only=${TARGETS.map((t) => t.name).join(',')}]`);
   }
-  return { strict, only };
+  return { only };
 }
 
 async function buildTarget(root: string, rootPkg: RootPackage, target: Target): Promise<void> {
@@ -147,10 +147,12 @@ async function buildTarget(root: string, rootPkg: RootPackage, target: Target): 
 export async function run(root: string, options: Options): Promise<number> {
   const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as RootPackage;
   const selected = TARGETS.filter((t) => options.only === undefined || options.only.has(t.name));
+  // Every entry must exist before anything is deleted or built: a half build is no build.
   const missing = selected.filter((t) => !existsSync(join(root, t.entry)));
-  for (const t of missing) console.error(`missing entry ${t.entry}: ${t.name} not built`);
-  for (const t of selected) if (!missing.includes(t)) await buildTarget(root, rootPkg, t);
-  return missing.length > 0 && options.strict ? 1 : 0;
+  for (const t of missing) console.error(`build: missing entry ${t.entry}: ${t.name} cannot be built`);
+  if (missing.length > 0) return 1;
+  for (const t of selected) await buildTarget(root, rootPkg, t);
+  return 0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

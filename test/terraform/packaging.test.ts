@@ -172,8 +172,8 @@ describe('scripts/build.ts', () => {
   });
 
   for (const c of [
-    { name: 'no arguments', argv: [], expected: { strict: false, only: undefined } },
-    { name: 'strict, one target', argv: ['--strict', '--only=gpu-worker'], expected: { strict: true, only: new Set(['gpu-worker']) } },
+    { name: 'no arguments', argv: [], expected: { only: undefined } },
+    { name: "one target (--strict, the Dockerfile's, changes nothing)", argv: ['--strict', '--only=gpu-worker'], expected: { only: new Set(['gpu-worker']) } },
   ]) {
     it(`parses arguments: ${c.name}`, () => assert.deepEqual(parseArgs(c.argv), c.expected));
   }
@@ -189,12 +189,12 @@ describe('scripts/build.ts', () => {
     }
     after(() => rmSync(scratch, { recursive: true, force: true }));
 
-    it('reports missing entries, and fails only with --strict', async () => {
+    it('fails on a missing entry, building nothing', async () => {
       const empty = mkdtempSync(join(tmpdir(), 'petcutout-build-empty-'));
       try {
         symlinkSync(join(ROOT, 'package.json'), join(empty, 'package.json'));
-        assert.equal(await run(empty, { strict: false, only: undefined }), 0);
-        assert.equal(await run(empty, { strict: true, only: undefined }), 1);
+        assert.equal(await run(empty, { only: undefined }), 1);
+        assert.equal(await run(empty, { only: new Set(['functions']) }), 1);
         assert.ok(!existsSync(join(empty, 'dist')), 'nothing is built from nothing');
       } finally {
         rmSync(empty, { recursive: true, force: true });
@@ -203,7 +203,7 @@ describe('scripts/build.ts', () => {
 
     for (const target of TARGETS) {
       it(`bundles ${target.entry} into ${target.outfile}, which imports without starting anything`, { skip: existsSync(join(ROOT, target.entry)) ? false : `${target.entry} does not exist yet` }, async () => {
-        assert.equal(await run(scratch, { strict: true, only: new Set([target.name]) }), 0);
+        assert.equal(await run(scratch, { only: new Set([target.name]) }), 0);
         // A fresh process, no configuration: importing must neither fail nor keep running.
         const r = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(scratch, target.outfile))}); console.log('imported')`], {
           encoding: 'utf8',
@@ -222,7 +222,7 @@ describe('scripts/build.ts', () => {
     // bundle's second file (pipeline-thread-entry.js), so a bundling mistake there would only show at startup.
     it('the worker bundle starts: /readyz 200 with the pipeline on its thread, SIGTERM exits 0', { skip: WORKER && existsSync(join(ROOT, WORKER.entry)) ? false : 'no worker entry' }, async () => {
       assert.ok(WORKER);
-      if (!existsSync(join(scratch, WORKER.outfile))) assert.equal(await run(scratch, { strict: true, only: new Set([WORKER.name]) }), 0);
+      if (!existsSync(join(scratch, WORKER.outfile))) assert.equal(await run(scratch, { only: new Set([WORKER.name]) }), 0);
       const model = await writeModelFile(buildTinyModel({ size: 1024 }));
       const child = spawn(process.execPath, [join(scratch, WORKER.outfile)], {
         cwd: scratch,
