@@ -1,6 +1,7 @@
 import type { Duration, SubscriberOptions } from '@google-cloud/pubsub';
 import type { Logger } from '../../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
+import { EVENTS } from '../log-events.js';
 
 /** The part of the official client's Message the consumer uses. */
 export interface PulledMessage {
@@ -27,9 +28,15 @@ export interface PullSettings {
   shutdownGraceMs: number;
 }
 
-// The client starts at 10 s and moves the deadline towards its p99 of processing time; a
-// low floor means a crashed worker's job is redelivered quickly, a cap of a minute keeps
-// lease extension traffic low for slow CPU jobs.
+// The lease a message gets. The official client sends, on receipt and then at random points
+// up to 0.9 x deadline, a modAck of max(MIN, min(MAX, p99 of this process's ack times)); the
+// stream's own ack deadline is the value at stream start (MIN in a fresh process). A worker
+// killed outright therefore leaves its jobs leased for at most MAX_ACK_DEADLINE_S (at least
+// 0.1 x the deadline); the default cap (600 s) would leave them for up to ten minutes. Live
+// jobs keep their lease: the client extends it for as long as the process lives, up to
+// maxExtensionTime below. MIN: a crashed worker's job comes back quickly; MAX: slow CPU jobs
+// extend once a minute. (Issue 17 item 8: the long stalls seen after a SIGKILL were the
+// emulator's, not this lease: the killed client's last modAcks were 10 s.)
 const MIN_ACK_DEADLINE_S = 10;
 const MAX_ACK_DEADLINE_S = 60;
 // Leave room past the slowest job for a queue wait behind a full batch.
@@ -57,6 +64,9 @@ export function jobsAtOnce(concurrency: number, maxBatchSize: number): number {
   return Math.max(concurrency, maxBatchSize);
 }
 
+/** The lease bounds above, for tests of what the client makes of them. */
+export const ACK_DEADLINE_BOUNDS_S = { min: MIN_ACK_DEADLINE_S, max: MAX_ACK_DEADLINE_S } as const;
+
 export function subscriberOptions(s: PullSettings, duration: Pick<typeof Duration, 'from'>): SubscriberOptions {
   return {
     flowControl: { maxMessages: jobsAtOnce(s.concurrency, s.maxBatchSize), allowExcessMessages: true },
@@ -83,8 +93,8 @@ export class PullConsumer {
     this.started = true;
     this.subscription.on('message', (m) => void this.onMessage(m));
     // The client reconnects streams itself; an error here is worth a log line, not a crash.
-    this.subscription.on('error', (err) => this.log.error({ event: 'pull.error', err }, 'subscription error'));
-    this.log.info({ event: 'pull.started' }, 'streaming pull started');
+    this.subscription.on('error', (err) => this.log.error({ event: EVENTS.pull.error, err }, 'subscription error'));
+    this.log.info({ event: EVENTS.pull.started }, 'streaming pull started');
   }
 
   /**
