@@ -93,7 +93,10 @@ resource "google_storage_bucket" "results" {
   }
 
   # Browsers fetch outputs through short-lived signed GET URLs; fetch() (rather than <img>)
-  # needs CORS to read the bytes, e.g. to draw the cutout on a canvas.
+  # needs CORS to read the bytes, e.g. to draw the cutout on a canvas. With a CORS
+  # configuration Cloud Storage answers `Vary: Origin`, so a copy an <img> cached without
+  # CORS is not reused for a later CORS read (web/client fetches outputs in CORS mode).
+  # Same origins as the uploads bucket and the functions' ALLOWED_ORIGINS: one variable.
   cors {
     origin          = var.allowed_origins
     method          = ["GET", "HEAD"]

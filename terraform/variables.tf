@@ -88,7 +88,7 @@ variable "results_bucket_name" {
 }
 
 variable "allowed_origins" {
-  description = "Storefront origins allowed to PUT uploads from the browser (bucket CORS) and to call createUpload/getStatus (function CORS), e.g. [\"https://shop.example.com\"]."
+  description = "Storefront origins, the one list for the browser side: allowed to PUT uploads (uploads bucket CORS), to read results (results bucket CORS) and to call createUpload/getStatus (the functions' ALLOWED_ORIGINS), e.g. [\"https://shop.example.com\"]."
   type        = list(string)
 
   validation {
