@@ -81,7 +81,10 @@ function collectConsoleErrors(page: Page): string[] {
   return errors;
 }
 
-describe('the shop page in Chromium', { timeout: 600_000, skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (scripts/ensure-system-deps.sh installs it)` }, () => {
+// Skipped without Chromium on a developer's machine; in CI (CI set) a missing browser fails.
+const SKIP = existsSync(CHROMIUM) || process.env['CI'] ? false : `no Chromium at ${CHROMIUM} (scripts/ensure-system-deps.sh installs it)`;
+
+describe('the shop page in Chromium', { timeout: 600_000, skip: SKIP }, () => {
   let stack: Stack;
   let browser: Browser;
   let web: WebServer;
