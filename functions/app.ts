@@ -7,6 +7,7 @@ import type { Deps } from './deps.js';
 import { createFinalizeHandler } from './finalize.js';
 import { getStatusHandler } from './get-status.js';
 import { sendError } from './http.js';
+import { EVENTS } from './log-events.js';
 
 export interface Functions {
   createUpload: HttpHandler;
@@ -65,7 +66,7 @@ export function lazyFunctions(
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       failure = err;
-      fallbackLog.fatal({ event: 'config.invalid', problems: err.problems }, err.message);
+      fallbackLog.fatal({ event: EVENTS.config.invalid, problems: err.problems }, err.message);
       return err;
     }
   }
@@ -80,7 +81,7 @@ export function lazyFunctions(
       } catch (err) {
         // The handlers answer every input themselves; this is a bug, and it must not reach the
         // framework, whose crash answer is plain text with the error's message.
-        fallbackLog.error({ event: 'http.handler_crashed', handler: name, err }, 'unhandled error in an HTTP handler');
+        fallbackLog.error({ event: EVENTS.http.handler_crashed, handler: name, err }, 'unhandled error in an HTTP handler');
         if (!res.headersSent) sendError(res, 500, 'internal', 'something went wrong on our side; try again shortly');
       }
     };

@@ -7,6 +7,7 @@ import type { Deps } from './deps.js';
 import { applyCors, clientKey, header, isJsonRequest, requestOrigin, sendError, sendJson, type CorsPolicy, type HttpRequest, type HttpResponse } from './http.js';
 import { TokenBucketLimiter, type RateLimitSettings } from './rate-limit.js';
 import { CLIENT_REF_META, OUTPUTS_META } from './upload-metadata.js';
+import { EVENTS } from './log-events.js';
 
 export interface CreateUploadSettings {
   uploadsBucket: string;
@@ -62,7 +63,7 @@ export function createUploadHandler(
     const client = clientKey(req, settings.trustedProxyHops);
     const decision = limiter.take(client);
     if (!decision.allowed) {
-      log.warn({ event: 'upload.rate_limited', client }, 'rate limited');
+      log.warn({ event: EVENTS.upload.rate_limited, client }, 'rate limited');
       res.set('Retry-After', String(decision.retryAfterSeconds));
       return sendError(res, 429, 'rate_limited', `too many upload requests; retry in ${decision.retryAfterSeconds} s`);
     }
@@ -104,7 +105,7 @@ export function createUploadHandler(
         extensionHeaders,
       });
     } catch (err) {
-      log.error({ event: 'upload.sign_failed', err }, 'could not sign the upload URL');
+      log.error({ event: EVENTS.upload.sign_failed, err }, 'could not sign the upload URL');
       res.set('Retry-After', '5');
       return sendError(res, 503, 'unavailable', 'could not create an upload URL right now; try again shortly');
     }
@@ -115,7 +116,7 @@ export function createUploadHandler(
       upload: { method: 'PUT', url, headers: { 'Content-Type': request.contentType, ...extensionHeaders }, expiresAt: expiresAt.toISOString() },
       statusUrl: `${base}/jobs/${jobId}`,
     });
-    log.info({ event: 'upload.ticket_issued', jobId, contentType: request.contentType, contentLength: request.contentLength }, 'upload URL issued');
+    log.info({ event: EVENTS.upload.ticket_issued, jobId, contentType: request.contentType, contentLength: request.contentLength }, 'upload URL issued');
     res.set('Cache-Control', 'no-store');
     sendJson(res, 201, ticket);
   };

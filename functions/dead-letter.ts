@@ -3,6 +3,7 @@ import type { StoredStatus } from '../shared/status-store.js';
 import type { Deps } from './deps.js';
 import { PubSubPublishedEvent } from './events.js';
 import { COMPLETION_PUBLISHED_LABEL, publishCompletion } from './publish.js';
+import { EVENTS } from './log-events.js';
 
 export interface DeadLetterSettings {
   completionsTopic: string;
@@ -28,19 +29,19 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
   return async (raw) => {
     const parsed = PubSubPublishedEvent.safeParse(raw);
     if (!parsed.success) {
-      baseLog.error({ event: 'deadletter.invalid_event', issues: parsed.error.issues }, 'ignoring an event that is not a Pub/Sub message');
+      baseLog.error({ event: EVENTS.deadletter.invalid_event, issues: parsed.error.issues }, 'ignoring an event that is not a Pub/Sub message');
       return 'ignored';
     }
     const { message } = parsed.data.data;
     if (deadLetteredByWorker(message.attributes)) {
-      baseLog.info({ event: 'deadletter.worker_owned', messageId: message.messageId }, 'the worker dead-lettered this unreadable message itself; left for the review subscription');
+      baseLog.info({ event: EVENTS.deadletter.worker_owned, messageId: message.messageId }, 'the worker dead-lettered this unreadable message itself; left for the review subscription');
       return 'ignored';
     }
     const read = readJobMessage(Buffer.from(message.data ?? '', 'base64'));
     // A message that is not a valid JobMessage may still name its job: fail that job rather than lose it.
     const jobId = read.ok ? read.message.jobId : read.jobId;
     if (jobId === undefined) {
-      baseLog.error({ event: 'deadletter.unparseable', messageId: message.messageId }, 'dead-lettered message names no job; acknowledging');
+      baseLog.error({ event: EVENTS.deadletter.unparseable, messageId: message.messageId }, 'dead-lettered message names no job; acknowledging');
       return 'ignored';
     }
     const attempts = Number(message.attributes?.[DELIVERY_COUNT_ATTRIBUTE] ?? '0') || 0;
@@ -63,22 +64,22 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
       stored = created.stored;
       changed = created.created;
     } else {
-      log.error({ event: 'deadletter.no_document' }, 'no status document and no usable message; acknowledging');
+      log.error({ event: EVENTS.deadletter.no_document }, 'no status document and no usable message; acknowledging');
       return 'ignored';
     }
 
     const ours = stored.doc.state === 'failed' && stored.doc.error?.code === DEAD_LETTERED;
     if (!ours || (!changed && stored.labels[COMPLETION_PUBLISHED_LABEL])) {
-      log.info({ event: 'deadletter.already_terminal', state: stored.doc.state }, 'job already ended; nothing to do');
+      log.info({ event: EVENTS.deadletter.already_terminal, state: stored.doc.state }, 'job already ended; nothing to do');
       return 'already_terminal';
     }
     const messageId = await publishCompletion(deps.publisher, settings.completionsTopic, stored.doc);
     try {
       await deps.statusStore.label(jobId, { [COMPLETION_PUBLISHED_LABEL]: messageId });
     } catch (err) {
-      log.warn({ event: 'deadletter.label_failed', err }, 'completion published, but could not record it');
+      log.warn({ event: EVENTS.deadletter.label_failed, err }, 'completion published, but could not record it');
     }
-    log.warn({ event: 'job.dead_lettered', code: 'dead_lettered' }, 'job marked failed after dead-lettering');
+    log.warn({ event: EVENTS.job.failed, code: 'dead_lettered' }, 'job marked failed after dead-lettering');
     return changed ? 'failed' : 'republished';
   };
 }

@@ -3,12 +3,14 @@ import type { JobStatus } from '../schemas/status.js';
 import type { PermanentCode } from '../shared/errors.js';
 import { jobForObject, jobMessageFor, newStatus } from '../shared/job/index.js';
 import type { Logger } from '../shared/logger.js';
+import { jobError } from '../shared/messages.js';
 import type { StoredStatus } from '../shared/status-store.js';
 import type { Deps } from './deps.js';
 import { FinalizedEvent, type StorageObjectData } from './events.js';
 import { COMPLETION_PUBLISHED_LABEL, JOB_PUBLISHED_LABEL, publishCompletion, publishJob } from './publish.js';
 import { clientRefFrom, outputsFrom } from './upload-metadata.js';
 import { validateImage, type ImageLimits } from './validate-image.js';
+import { EVENTS } from './log-events.js';
 
 export interface FinalizeSettings {
   uploadsBucket: string;
@@ -39,13 +41,13 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
     const parsed = FinalizedEvent.safeParse(raw);
     if (!parsed.success) {
       // Redelivering a malformed event cannot fix it: log and acknowledge.
-      baseLog.error({ event: 'finalize.invalid_event', issues: parsed.error.issues }, 'ignoring an event that is not an object-finalized event');
+      baseLog.error({ event: EVENTS.finalize.invalid_event, issues: parsed.error.issues }, 'ignoring an event that is not an object-finalized event');
       return 'ignored';
     }
     const object = parsed.data.data;
     const target = jobForObject(object, settings.uploadsBucket);
     if (!target) {
-      baseLog.debug({ event: 'finalize.ignored', bucket: object.bucket, object: object.name }, 'not an upload or batch drop');
+      baseLog.debug({ event: EVENTS.finalize.ignored, bucket: object.bucket, object: object.name }, 'not an upload or batch drop');
       return 'ignored';
     }
     const { jobId, trigger } = target;
@@ -80,19 +82,20 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       { body: read.body, size: object.size, declaredType: object.contentType, contentIsAuthoritative: trigger === 'batch' },
       settings.limits,
     );
-    if (!verdict.ok) return reject({ ...common, source: withDeclaredType(source, object.contentType) }, verdict.code, verdict.message);
-    if (verdict.note) log.warn({ event: 'finalize.content_type_corrected', note: verdict.note }, 'declared type differs from content; content wins for batch drops');
+    if (!verdict.ok) return reject({ ...common, source: withDeclaredType(source, object.contentType) }, verdict.code, verdict.detail);
+    if (verdict.note) log.warn({ event: EVENTS.finalize.content_type_corrected, note: verdict.note }, 'declared type differs from content; content wins for batch drops');
 
     const doc = newStatus({ ...common, state: 'queued', source: { ...source, contentType: verdict.contentType, width: verdict.width, height: verdict.height } }, now);
     const created = await deps.statusStore.create(doc);
     if (!created.created) return settleExisting(created.stored, object, log, traceparent);
     await publishAndLabel(created.stored.doc, log, traceparent);
-    log.info({ event: 'upload.queued', trigger, width: verdict.width, height: verdict.height }, 'job queued');
+    log.info({ event: EVENTS.job.queued, trigger, width: verdict.width, height: verdict.height }, 'job queued');
     return 'queued';
 
-    async function reject(fields: Pick<JobStatus, 'jobId' | 'trigger' | 'outputsRequested' | 'source' | 'clientRef'>, code: PermanentCode, message: string): Promise<FinalizeOutcome> {
-      log.warn({ event: 'upload.rejected', code, trigger, size: object.size, contentType: object.contentType }, message);
-      const rejected = newStatus({ ...fields, state: 'rejected', error: { code, message, retryable: false } }, now);
+    // `detail` is the technical reason (logged, and kept in the error for operators); the shopper reads shopperMessage(code).
+    async function reject(fields: Pick<JobStatus, 'jobId' | 'trigger' | 'outputsRequested' | 'source' | 'clientRef'>, code: PermanentCode, detail: string): Promise<FinalizeOutcome> {
+      log.warn({ event: EVENTS.job.rejected, code, trigger, size: object.size, contentType: object.contentType }, detail);
+      const rejected = newStatus({ ...fields, state: 'rejected', error: jobError(code, detail, false) }, now);
       const result = await deps.statusStore.create(rejected);
       if (!result.created) return settleExisting(result.stored, object, log, traceparent);
       await publishAndLabel(result.stored.doc, log, traceparent);
@@ -105,15 +108,15 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
     const { doc } = stored;
     if (doc.source.generation !== undefined && doc.source.generation !== object.generation) {
       // A second PUT to the same signed URL: the job belongs to the first generation.
-      log.warn({ event: 'finalize.superseded', jobGeneration: doc.source.generation }, 'ignoring a later generation of an upload that already has a job');
+      log.warn({ event: EVENTS.finalize.superseded, jobGeneration: doc.source.generation }, 'ignoring a later generation of an upload that already has a job');
       return 'superseded';
     }
     const pending = (doc.state === 'queued' && !stored.labels[JOB_PUBLISHED_LABEL]) || (doc.state === 'rejected' && !stored.labels[COMPLETION_PUBLISHED_LABEL]);
     if (!pending) {
-      log.info({ event: 'finalize.duplicate', state: doc.state }, 'duplicate delivery; nothing to do');
+      log.info({ event: EVENTS.finalize.duplicate, state: doc.state }, 'duplicate delivery; nothing to do');
       return 'duplicate';
     }
-    log.warn({ event: 'finalize.republish', state: doc.state }, 'document exists but its message may not have been published; publishing again');
+    log.warn({ event: EVENTS.finalize.republish, state: doc.state }, 'document exists but its message may not have been published; publishing again');
     await publishAndLabel(doc, log, traceparent);
     return 'republished';
   }
@@ -127,7 +130,7 @@ export function createFinalizeHandler(deps: Deps, settings: FinalizeSettings): (
       await deps.statusStore.label(doc.jobId, { [queued ? JOB_PUBLISHED_LABEL : COMPLETION_PUBLISHED_LABEL]: messageId });
     } catch (err) {
       // The message is out; without the label a redelivery publishes once more, which is harmless.
-      log.warn({ event: 'finalize.label_failed', err }, 'published, but could not record it');
+      log.warn({ event: EVENTS.finalize.label_failed, err }, 'published, but could not record it');
     }
   }
 }

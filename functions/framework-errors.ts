@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from '../shared/logger.js';
 import { sendError } from './http.js';
+import { EVENTS } from './log-events.js';
 
 interface ExpressLikeRequest {
   method: string;
@@ -78,8 +79,8 @@ export function installJsonErrors(allowedOrigins: () => readonly string[], log: 
 export function jsonFinalHandler(req: ExpressLikeRequest, res: ExpressLikeResponse, allowedOrigins: () => readonly string[], log: Logger): (err?: unknown) => void {
   return (err) => {
     const answer = frameworkError(err);
-    if (answer.status >= 500) log.error({ event: 'http.unhandled_error', err }, 'unhandled error before the handler');
-    else log.info({ event: 'http.refused_by_framework', status: answer.status, code: answer.code }, answer.message);
+    if (answer.status >= 500) log.error({ event: EVENTS.http.unhandled_error, err }, 'unhandled error before the handler');
+    else log.info({ event: EVENTS.http.refused_by_framework, status: answer.status, code: answer.code }, answer.message);
     if (res.headersSent) return;
     const origin = typeof req.headers['origin'] === 'string' ? req.headers['origin'] : undefined;
     res.set('Vary', 'Origin');

@@ -4,6 +4,7 @@ import { isJobId } from '../shared/ids.js';
 import type { Deps } from './deps.js';
 import type { HttpHandler } from './create-upload.js';
 import { applyCors, header, sendError, sendJson, type CorsPolicy } from './http.js';
+import { EVENTS } from './log-events.js';
 
 export interface GetStatusSettings {
   resultsBucket: string;
@@ -66,7 +67,7 @@ export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'c
       res.set('ETag', etagFor(stored.generation, window));
       sendJson(res, 200, body);
     } catch (err) {
-      log.error({ event: 'status.read_failed', jobId, err }, 'could not read the status document');
+      log.error({ event: EVENTS.status.read_failed, jobId, err }, 'could not read the status document');
       res.set('Retry-After', '2');
       sendError(res, 503, 'unavailable', 'the job status cannot be read right now; try again shortly');
     }

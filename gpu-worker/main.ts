@@ -22,6 +22,7 @@ import type { DebugHooks } from './service/job-handler.js';
 import { startPipelineThread } from './service/pipeline-thread.js';
 import { jobsAtOnce, subscriberOptions, type SubscriptionLike } from './service/pull.js';
 import { Worker } from './service/worker.js';
+import { EVENTS } from './log-events.js';
 
 // Only infrastructure blips (fetching a gs:// model) are worth retrying; a bad checksum, a
 // wrong graph, a missing file or an absent GPU stay that way, so the process exits and says so.
@@ -60,7 +61,7 @@ export async function runWorker(env: Env, options: RunWorkerOptions = {}): Promi
   };
 
   const onPipelineCrash = (err: Error): void => {
-    log.fatal({ event: 'pipeline.thread_crashed', err }, 'the pipeline thread died; exiting so the platform restarts the instance');
+    log.fatal({ event: EVENTS.pipeline.thread_crashed, err }, 'the pipeline thread died; exiting so the platform restarts the instance');
     exit(1);
   };
   const createPipeline: PipelineFactory =

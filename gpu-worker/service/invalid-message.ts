@@ -1,5 +1,6 @@
 import { deadLetterAttributes, toFailed } from '../../shared/job/index.js';
 import type { Logger } from '../../shared/logger.js';
+import { EVENTS } from '../log-events.js';
 import type { StatusStore } from '../../shared/status-store.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import type { JobMetrics } from './metrics.js';
@@ -24,17 +25,18 @@ interface Deps {
 export async function recordInvalidMessage(deps: Deps, delivery: Delivery, read: { reason: string; jobId?: string }, now: () => Date): Promise<Verdict> {
   const { reason, jobId } = read;
   const log = deps.log.child({ messageId: delivery.messageId, ...(jobId ? { jobId } : {}) });
-  log.error({ event: 'job.invalid_message', reason }, 'unreadable job message');
+  log.error({ event: EVENTS.message.unreadable, reason }, 'unreadable job message');
   let failed: boolean;
   try {
     failed = jobId !== undefined && (await failNamedJob(deps, jobId, reason, now));
     if (!failed) await deps.deadLetters.publishMessage({ data: delivery.data, attributes: deadLetterAttributes(delivery, reason) });
   } catch (err) {
     deps.metrics.jobFinished('retried');
-    log.warn({ event: 'job.invalid_message_not_recorded', err }, 'could not record an unreadable message; Pub/Sub will redeliver');
+    log.warn({ event: EVENTS.message.not_recorded, err }, 'could not record an unreadable message; Pub/Sub will redeliver');
     return 'nack';
   }
-  log.info({ event: 'job.invalid_message_recorded', recordedAs: failed ? 'job_failed' : 'dead_lettered' }, failed ? 'its job failed with invalid_message' : 'dead-lettered for a person');
+  if (failed) log.warn({ event: EVENTS.job.failed, code: INVALID_MESSAGE }, 'job failed: its message is unreadable');
+  else log.warn({ event: EVENTS.message.dead_lettered }, 'no job can record it: dead-lettered for a person');
   deps.metrics.jobFinished('invalid');
   return 'ack';
 }

@@ -13,6 +13,7 @@ import type { JobMetrics } from './metrics.js';
 import { cacheKey, type OutputCache, type ResultsWriter } from './outputs.js';
 import type { BlobStore, Delivery, TopicPublisher, Verdict } from './ports.js';
 import { readPinnedSource } from './source.js';
+import { EVENTS } from '../log-events.js';
 
 export interface DebugHooks {
   /** Hold each job this long after it turns `processing` (tests of SIGTERM and SIGKILL). */
@@ -67,7 +68,7 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
     });
     const same = running.get(msg.jobId);
     if (same) {
-      log.info({ event: 'job.duplicate_in_flight' }, 'this job is already running here: answering with its verdict');
+      log.info({ event: EVENTS.job.duplicate_in_flight }, 'this job is already running here: answering with its verdict');
       const verdict = await same;
       deps.metrics.jobFinished(verdict === 'ack' ? 'skipped' : 'retried');
       return verdict;
@@ -117,7 +118,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
 
   const claimed = await claim(deps, msg, now);
   if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log, msg.trace?.traceparent);
-  log.info({ event: 'job.processing', attempts: claimed.stored.doc.attempts }, 'job processing');
+  log.info({ event: EVENTS.job.processing, attempts: claimed.stored.doc.attempts }, 'job processing');
 
   await applyDebugHooks(deps.hooks, msg);
 
@@ -126,7 +127,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
     const hit = await lookup.result();
     if (hit) {
       outputs = await timed('restore', () => cache.restore(hit, msg.jobId, msg.outputs));
-      if (!outputs) log.info({ event: 'cache.incomplete', key: hit.key }, 'cache entry lacks an output this job wants (or lost one to expiry): rendering afresh');
+      if (!outputs) log.info({ event: EVENTS.cache.incomplete, key: hit.key }, 'cache entry lacks an output this job wants (or lost one to expiry): rendering afresh');
     }
     deps.metrics.cacheLookup(outputs !== undefined);
   }
@@ -149,11 +150,11 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   deps.metrics.stageDuration('total', timings['total']);
   deps.metrics.jobFinished(final.changed ? 'succeeded' : 'skipped');
-  log.info({ event: 'job.succeeded', cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
+  log.info({ event: EVENTS.job.succeeded, cacheHit, totalMs: Math.round(timings['total']), outputs: done.map((o) => o.name) }, 'job succeeded');
   // After the event, so filling the cache (server-side copies) costs the user no latency;
   // before the ack, so a shutdown drain still waits for it. Best effort: a miss later is fine.
   if (cache && key && !cacheHit && final.changed) {
-    await cache.save(await key.result(), done).catch((err: unknown) => log.warn({ event: 'cache.save_failed', err }, 'could not save outputs to the cache'));
+    await cache.save(await key.result(), done).catch((err: unknown) => log.warn({ event: EVENTS.cache.save_failed, err }, 'could not save outputs to the cache'));
   }
   return 'ack';
 }
@@ -181,7 +182,7 @@ async function claim(deps: JobHandlerDeps, msg: JobMessage, now: () => Date): Pr
 async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: Logger, traceparent?: string): Promise<Verdict> {
   if (endingWriter(status) === 'worker') await deps.completions.announce(status, traceparent);
   deps.metrics.jobFinished('skipped');
-  log.info({ event: 'job.already_terminal', state: status.state }, `job already ${status.state}: acked without work`);
+  log.info({ event: EVENTS.job.already_terminal, state: status.state }, `job already ${status.state}: acked without work`);
   return 'ack';
 }
 
@@ -190,7 +191,7 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
   if (c.retryable) {
     deps.metrics.jobFinished('retried');
     const last = delivery.deliveryAttempt >= deps.maxDeliveryAttempts;
-    log.warn({ event: 'job.retry', code: c.code, err, lastAttempt: last }, last ? 'job failed on its last attempt: it goes to the dead-letter topic' : 'job failed, Pub/Sub will redeliver it');
+    log.warn({ event: EVENTS.job.retry, code: c.code, err, lastAttempt: last }, last ? 'job failed on its last attempt: it goes to the dead-letter topic' : 'job failed, Pub/Sub will redeliver it');
     return 'nack';
   }
   try {
@@ -200,11 +201,11 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
   } catch (recordErr) {
     // Not recorded, so not done: a redelivery records it (or the dead-letter handler does).
     deps.metrics.jobFinished('retried');
-    log.warn({ event: 'job.failure_not_recorded', code: c.code, err: recordErr }, 'could not record a permanent failure; Pub/Sub will redeliver');
+    log.warn({ event: EVENTS.job.failure_not_recorded, code: c.code, err: recordErr }, 'could not record a permanent failure; Pub/Sub will redeliver');
     return 'nack';
   }
   deps.metrics.jobFinished('failed');
-  log.warn({ event: 'job.failed', code: c.code, err }, `job failed permanently: ${c.code}`);
+  log.warn({ event: EVENTS.job.failed, code: c.code, err }, `job failed permanently: ${c.code}`);
   return 'ack';
 }
 

@@ -2,6 +2,7 @@ import { classify } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ImagePipeline } from '../pipeline/contract.js';
 import type { Readiness } from './readiness.js';
+import { EVENTS } from '../log-events.js';
 
 export interface LoadDeps {
   load: () => Promise<ImagePipeline>;
@@ -33,10 +34,10 @@ export async function loadWithRetry(deps: LoadDeps): Promise<ImagePipeline> {
       deps.readiness.failed(reason);
       lastReason = reason;
       if (deps.isFatal(err) || deps.stopped()) {
-        deps.log.fatal({ event: 'model.load_failed', code: c.code, err, fatal: true }, reason);
+        deps.log.fatal({ event: EVENTS.model.load_failed, code: c.code, err, fatal: true }, reason);
         throw err;
       }
-      deps.log.error({ event: 'model.load_failed', code: c.code, err, retryInMs: wait }, `${reason}; retrying`);
+      deps.log.error({ event: EVENTS.model.load_failed, code: c.code, err, retryInMs: wait }, `${reason}; retrying`);
       await sleep(wait);
       wait = Math.min(wait * 2, MAX_RETRY_MS);
     }

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Delivery } from './ports.js';
 import type { Readiness } from './readiness.js';
+import { EVENTS } from '../log-events.js';
 
 /**
  * The Pub/Sub push envelope. Pub/Sub sends both `messageId` and `message_id` (and the same
@@ -55,7 +56,7 @@ export function createPushHandler(deps: { dispatcher: Dispatcher; readiness: Rea
     const parsed = PushEnvelope.safeParse(req.body);
     if (!parsed.success) {
       const reason = formatZodError(parsed.error);
-      deps.log.warn({ event: 'push.bad_envelope', reason }, 'rejected a body that is not a Pub/Sub push envelope');
+      deps.log.warn({ event: EVENTS.push.bad_envelope, reason }, 'rejected a body that is not a Pub/Sub push envelope');
       res.status(400).json({ error: `not a Pub/Sub push envelope: ${reason}` });
       return;
     }

@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Readiness } from './readiness.js';
+import { EVENTS } from '../log-events.js';
 
 export interface ShutdownDeps {
   log: Logger;
@@ -31,22 +32,22 @@ export class Shutdown {
 
   private async sequence(signal: string): Promise<void> {
     const { log, dispatcher } = this.deps;
-    log.info({ event: 'shutdown.start', signal, inFlight: dispatcher.size, graceMs: this.deps.graceMs }, 'shutting down');
+    log.info({ event: EVENTS.shutdown.start, signal, inFlight: dispatcher.size, graceMs: this.deps.graceMs }, 'shutting down');
     this.deps.readiness.draining();
     // Both at once: the drain refuses new jobs and waits; closing the streams stops new
     // deliveries and resolves once the held messages are acked or nacked.
     const [drained] = await Promise.all([dispatcher.drain(this.deps.graceMs), this.step('stop consuming', this.deps.stopConsuming)]);
-    log.info({ event: 'shutdown.drained', ...drained }, `in-flight jobs: ${drained.finished} finished, ${drained.abandoned} nacked`);
+    log.info({ event: EVENTS.shutdown.drained, ...drained }, `in-flight jobs: ${drained.finished} finished, ${drained.abandoned} nacked`);
     await this.step('close server', this.deps.closeServer);
     await this.step('close pipeline', this.deps.closePipeline);
-    log.info({ event: 'shutdown.done' }, 'shut down');
+    log.info({ event: EVENTS.shutdown.done }, 'shut down');
   }
 
   private async step(name: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {
-      this.deps.log.warn({ event: 'shutdown.step_failed', step: name, err }, `shutdown: ${name} failed`);
+      this.deps.log.warn({ event: EVENTS.shutdown.step_failed, step: name, err }, `shutdown: ${name} failed`);
     }
   }
 }

@@ -16,6 +16,7 @@ import { createPushHandler } from './push.js';
 import { Readiness } from './readiness.js';
 import { Shutdown } from './shutdown.js';
 import { loadWithRetry } from './model-loader.js';
+import { EVENTS } from '../log-events.js';
 
 export interface WorkerSettings {
   mode: 'pull' | 'push';
@@ -115,7 +116,7 @@ export class Worker {
     });
     this.server = server;
     const port = (server.address() as AddressInfo).port;
-    this.log.info({ event: 'http.listening', port, mode: this.settings.mode }, `listening on :${port}`);
+    this.log.info({ event: EVENTS.http.listening, port, mode: this.settings.mode }, `listening on :${port}`);
     return port;
   }
 
@@ -154,7 +155,7 @@ export class Worker {
     this.pipeline = pipeline;
     this.readiness.ready(pipeline.model, this.warmDone);
     this.log.info(
-      { event: 'model.ready', model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: round3(loadSeconds), warm: this.warmDone },
+      { event: EVENTS.model.ready, model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: round3(loadSeconds), warm: this.warmDone },
       `model ${pipeline.model.id} ready on ${pipeline.model.provider}`,
     );
     return { pipeline, warm };
@@ -166,7 +167,7 @@ export class Worker {
   private async skipWarmup(): Promise<void> {
     this.warmDone = true;
     this.readiness.warmed();
-    this.log.info({ event: 'model.warmup_skipped' }, 'no warm-up inference on CPU: the first run costs what any run costs');
+    this.log.info({ event: EVENTS.model.warmup_skipped }, 'no warm-up inference on CPU: the first run costs what any run costs');
   }
 
   private async warm(pipeline: ImagePipeline): Promise<void> {
@@ -175,14 +176,14 @@ export class Worker {
       await pipeline.warmup();
     } catch (err) {
       this.readiness.failed(`warm-up inference failed: ${err instanceof Error ? err.message : String(err)}`);
-      this.log.fatal({ event: 'model.warmup_failed', err }, 'the warm-up inference failed');
+      this.log.fatal({ event: EVENTS.model.warmup_failed, err }, 'the warm-up inference failed');
       throw err;
     }
     const seconds = (performance.now() - t0) / 1000;
     this.warmDone = true;
     this.metrics.modelWarmed(seconds);
     this.readiness.warmed();
-    this.log.info({ event: 'model.warm', warmupSeconds: round3(seconds) }, 'warm-up inference done');
+    this.log.info({ event: EVENTS.model.warm, warmupSeconds: round3(seconds) }, 'warm-up inference done');
   }
 
   /** Pull mode: open the streams. Push mode needs nothing: the endpoint is live once ready. */

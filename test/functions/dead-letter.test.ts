@@ -23,7 +23,7 @@ function queuedDoc(at: Date): JobStatus {
   );
 }
 
-function deadLetterEvent(data: unknown, count = '5') {
+function deadLetterEvent(data: unknown, count = '5', attributes: Record<string, string> = {}) {
   return {
     id: 'm-1',
     type: 'google.cloud.pubsub.topic.v1.messagePublished',
@@ -32,7 +32,7 @@ function deadLetterEvent(data: unknown, count = '5') {
     data: {
       message: {
         data: typeof data === 'string' ? data : Buffer.from(JSON.stringify(data)).toString('base64'),
-        attributes: { CloudPubSubDeadLetterSourceDeliveryCount: count, CloudPubSubDeadLetterSourceSubscription: 'jobs-worker' },
+        attributes: { CloudPubSubDeadLetterSourceDeliveryCount: count, CloudPubSubDeadLetterSourceSubscription: 'jobs-worker', ...attributes },
         messageId: 'm-1',
       },
       subscription: 'projects/p/subscriptions/jobs-dead-letter-fn',
@@ -110,6 +110,15 @@ describe('onDeadLetter', () => {
     const { world, handle } = setup();
     await world.statusStore.create(queuedDoc(world.clock.now()));
     assert.equal(await handle(deadLetterEvent({ jobId: JOB, schemaVersion: 99 })), 'failed');
+  });
+
+  it('leaves a message the worker dead-lettered itself (its reason attribute) to the review subscription', async () => {
+    const { world, handle } = setup();
+    await world.statusStore.create(queuedDoc(world.clock.now()));
+    const e = deadLetterEvent({ jobId: JOB, schemaVersion: 99 }, '1', { 'petcutout-dead-letter-reason': 'invalid_message' });
+    assert.equal(await handle(e), 'ignored');
+    assert.equal((await world.statusStore.get(JOB))?.doc.state, 'queued', 'the job is the worker\'s to end');
+    assert.equal(world.publisher.sent.length, 0);
   });
 
   const unusable: Array<{ name: string; event: unknown }> = [

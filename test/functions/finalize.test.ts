@@ -62,7 +62,7 @@ describe('onObjectFinalized: the corpus through the handler', async () => {
         const ce = fromPubSubMessage({ data: completions[0]!.message.data, attributes: completions[0]!.message.attributes ?? {} });
         assert.equal(ce.data.outcome, 'rejected');
         assert.equal(ce.data.error?.code, c.expected);
-        const logged = world.lines.find((l) => l['event'] === 'upload.rejected');
+        const logged = world.lines.find((l) => l['event'] === 'job.rejected');
         assert.equal(logged?.['code'], c.expected);
       }
     });
@@ -76,7 +76,7 @@ describe('onObjectFinalized: trace context', () => {
     const handle = createFinalizeHandler(world.deps, settings);
     assert.equal(await handle({ ...(await photo(world)), traceparent: TRACEPARENT }), 'queued');
     assert.deepEqual(JobMessage.parse(world.publisher.on('jobs')[0]?.data).trace, { traceparent: TRACEPARENT });
-    assert.ok(world.lines.some((l) => l['event'] === 'upload.queued' && String(l['logging.googleapis.com/trace'] ?? l['traceparent'] ?? '').includes('4bf92f3577b34da6a3ce929d0e0e4736')));
+    assert.ok(world.lines.some((l) => l['event'] === 'job.queued' && String(l['logging.googleapis.com/trace'] ?? l['traceparent'] ?? '').includes('4bf92f3577b34da6a3ce929d0e0e4736')));
   });
   it('sends it on a rejection event as ce-traceparent', async () => {
     const world = fakeWorld();

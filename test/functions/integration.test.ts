@@ -232,7 +232,7 @@ describe('functions through localcloud', { skip: existsSync(HARNESS) ? false : '
   it('bad input over HTTP is never a 500', async () => {
     const cases: Array<{ url: string; init: RequestInit; status: number }> = [
       { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"contentType": ' }, status: 400 },
-      { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'nonsense' }, status: 400 },
+      { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'nonsense' }, status: 415 },
       { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentType: 'image/heic', contentLength: 5 }) }, status: 400 },
       { url: '/uploads', init: { method: 'GET' }, status: 405 },
     ];

@@ -1,0 +1,35 @@
+import { logEvents } from '../shared/log-events.js';
+
+/**
+ * Every log event the worker (and its `cutout` CLI) writes (the scheme: shared/log-events.ts).
+ * @example log.info({ event: EVENTS.job.succeeded }, 'job succeeded')
+ */
+export const EVENTS = logEvents({
+  /** One job: its moves (processing, succeeded, failed) and what else happens to it here. */
+  job: ['processing', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight'],
+  /** A job message the worker cannot read (service/invalid-message.ts). */
+  message: ['unreadable', 'dead_lettered', 'not_recorded'],
+  cache: ['incomplete', 'save_failed'],
+  /** Loading, verifying and warming the model (model/, service/model-loader.ts, service/worker.ts). */
+  model: [
+    'license',
+    'cached',
+    'cache_corrupt',
+    'pack',
+    'fetched',
+    'unverified',
+    'provider_selected',
+    'provider_failed',
+    'loaded',
+    'load_failed',
+    'ready',
+    'warm',
+    'warmup_skipped',
+    'warmup_failed',
+  ],
+  pipeline: ['thread_crashed'],
+  http: ['listening'],
+  pull: ['started', 'error'],
+  push: ['bad_envelope'],
+  shutdown: ['start', 'drained', 'done', 'step_failed'],
+});
