@@ -17,11 +17,11 @@ locals {
 
 # Rejected uploads by code (too large, not an image, pixel bomb, ...): a dashboard and a
 # place to spot a storefront bug or an abuse pattern. The functions log one line per
-# rejection with event "upload.rejected" and the error code.
+# rejection with event "job.rejected" and the error code (names: functions/log-events.ts).
 resource "google_logging_metric" "rejected_uploads" {
   name    = "${var.name_prefix}/rejected_uploads"
   project = var.project_id
-  filter  = "jsonPayload.event=\"upload.rejected\""
+  filter  = "jsonPayload.event=\"job.rejected\""
 
   metric_descriptor {
     metric_kind  = "DELTA"

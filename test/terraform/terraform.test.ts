@@ -569,7 +569,7 @@ describe('terraform: operations', () => {
 
   it('counts rejected uploads by code from the log', () => {
     const metric = resource(model, 'google_logging_metric', 'rejected_uploads');
-    assert.equal(metric['filter'], 'jsonPayload.event="upload.rejected"');
+    assert.equal(metric['filter'], 'jsonPayload.event="job.rejected"');
     assert.deepEqual(metric['label_extractors'], { code: 'EXTRACT(jsonPayload.code)' });
     assert.equal(one(child(metric, 'metric_descriptor')['labels'], 'labels')['key'], 'code');
   });
