@@ -6,13 +6,17 @@ import type { SaliencyMap } from './infer.js';
 import { settleAll } from '../../shared/settle-all.js';
 import { composeRgba, encodeOutput, type OutputSources } from './outputs.js';
 import { mapToAlpha, upsampleAlpha } from './postprocess.js';
-import { colourGrid } from './refine.js';
+import { colourGrid, type ColourGrid } from './refine.js';
+import { bandColours } from './alpha/colour.js';
 import { edgeAwareAlpha } from './alpha/edges.js';
 import type { AlphaSpec } from './alpha/options.js';
 import { prepareAlpha, type PreparedAlpha } from './alpha/prepare.js';
 
 /** The edge step's window radius per unit of enlargement (full-resolution pixels per map pixel). */
 export const EDGE_RADIUS_PER_SCALE = 2;
+/** The band colours' window: definite neighbours this far (full-resolution pixels per map pixel, at least the minimum). */
+export const BAND_COLOUR_RADIUS_PER_SCALE = 3;
+export const BAND_COLOUR_MIN_RADIUS = 3;
 
 export interface RenderRequest {
   /** The upright photo at full size. */
@@ -66,6 +70,20 @@ export function alphaEdges(image: RgbImage, enlarged: Buffer, mapWidth: number, 
   return edgeAwareAlpha(image, enlarged, { radius: EDGE_RADIUS_PER_SCALE * scale });
 }
 
+/**
+ * The cutout's RGBA: colour and alpha (refined with the grid when there is one), then, when
+ * the spec asks for it, the soft band's colours from their definite neighbours (alpha/colour.ts).
+ * @example const rgba = composeCutout(image, alpha, grid, 1024, 1024, spec.alpha)
+ */
+export function composeCutout(image: RgbImage, alpha: Uint8Array, grid: ColourGrid | undefined, mapWidth: number, mapHeight: number, spec: AlphaSpec | undefined): Buffer {
+  const rgba = composeRgba(image, alpha, grid);
+  if (spec?.bandColours) {
+    const scale = Math.max(1, image.width / mapWidth, image.height / mapHeight);
+    bandColours(image, alpha, rgba, Math.max(BAND_COLOUR_MIN_RADIUS, BAND_COLOUR_RADIUS_PER_SCALE * scale));
+  }
+  return rgba;
+}
+
 /** The stages of `renderOutputs`, in order; each is marked when its work on this thread is done. */
 export type RenderStage = 'postprocess' | 'edges' | 'refine' | 'encode';
 
@@ -106,7 +124,7 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
     const empty: OutputSources = { rgba: Buffer.alloc(0), alpha, width, height };
     if (kinds.includes('mask')) start(encodeOutput('mask', empty));
     const grid = early ? await early : refine ? await colourGrid(image, alpha, width, height) : undefined;
-    const src: OutputSources = needsColour ? { ...empty, rgba: composeRgba(image, alpha, grid) } : empty;
+    const src: OutputSources = needsColour ? { ...empty, rgba: composeCutout(image, alpha, grid, map.width, map.height, req.alpha) } : empty;
     mark('refine');
 
     // Native encodes first, then bw, whose luma is computed here while they run.

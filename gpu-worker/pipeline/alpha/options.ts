@@ -15,8 +15,11 @@ export const AlphaSpec = z
      * as it comes (see-through interiors and ghosts included).
      */
     decisive: z.boolean().default(true),
-    /** Response curve in the band: at or below `curveLow` -> 0, at or above `curveHigh` -> 255, linear between. */
-    curveLow: z.number().int().min(0).max(254).default(26),
+    /**
+     * Response curve in the band: at or below `curveLow` -> 0, at or above `curveHigh` -> 255,
+     * linear between; symmetric around 128 so the outline (where alpha crosses 128) stays put.
+     */
+    curveLow: z.number().int().min(0).max(254).default(38),
     curveHigh: z.number().int().min(1).max(255).default(217),
     /** Band width inside the outline (map pixels); fur tips and edge pixels keep their softness here. */
     bandInside: z.number().int().min(0).max(64).default(3),
@@ -38,6 +41,11 @@ export const AlphaSpec = z
     edgeAware: z.boolean().default(true),
     edgeMinScale: z.number().min(1).max(64).default(1.5),
     /**
+     * The soft band's foreground colours from their opaque and clear neighbours
+     * (alpha/colour.ts) after refinement, instead of refine.ts's wide alpha-weighted means only.
+     */
+    bandColours: z.boolean().default(true),
+    /**
      * Second look: when the subject covers less than this fraction of the frame, the model
      * runs again on the subject's padded crop and that map replaces the first one there; 0 = off.
      */
@@ -53,4 +61,4 @@ export type AlphaSpec = z.infer<typeof AlphaSpec>;
 export const DEFAULT_ALPHA: AlphaSpec = AlphaSpec.parse({});
 
 /** Every step off: the rendering before issue 16, for comparisons. */
-export const LEGACY_ALPHA: AlphaSpec = AlphaSpec.parse({ decisive: false, edgeAware: false, secondLookBelow: 0 });
+export const LEGACY_ALPHA: AlphaSpec = AlphaSpec.parse({ decisive: false, edgeAware: false, bandColours: false, secondLookBelow: 0 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { bandColours } from '../../../gpu-worker/pipeline/alpha/colour.js';
 import { labelComponents } from '../../../gpu-worker/pipeline/alpha/components.js';
 import { responseCurve } from '../../../gpu-worker/pipeline/alpha/curve.js';
 import { decisiveAlpha } from '../../../gpu-worker/pipeline/alpha/decisive.js';
@@ -144,6 +145,29 @@ describe('edgeAwareAlpha', () => {
     const a = enlargeBilinear(paint(16, 4, (x) => (x < 8 ? 255 : 0)), 16, 4, W, H);
     const out = edgeAwareAlpha({ data: Buffer.alloc(W * H * 3, 128), width: W, height: H }, a, { radius: 4 });
     for (let i = 0; i < W * H; i++) assert.ok(Math.abs(out[i]! - a[i]!) <= 64, `pixel ${i}: ${a[i]} -> ${out[i]}`);
+  });
+});
+
+describe('bandColours', () => {
+  it('a soft edge pixel gets the foreground colour of its opaque neighbours, not the mix it shows', () => {
+    // Left half opaque brown, right half clear green, a 4-pixel soft ramp between; the photo is the true mix.
+    const W = 32;
+    const H = 8;
+    const F = [140, 90, 50];
+    const B = [60, 150, 60];
+    const alpha = paint(W, H, (x) => 255 * Math.min(1, Math.max(0, (18 - x) / 4)));
+    const rgb = Buffer.alloc(W * H * 3);
+    for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round((alpha[i]! * F[c]! + (255 - alpha[i]!) * B[c]!) / 255);
+    const rgba = new Uint8Array(W * H * 4);
+    for (let i = 0; i < W * H; i++) rgba.set([rgb[i * 3]!, rgb[i * 3 + 1]!, rgb[i * 3 + 2]!, alpha[i]!], i * 4);
+    bandColours({ data: rgb, width: W, height: H }, alpha, rgba, 6);
+    for (let i = 0; i < W * H; i++) {
+      if (alpha[i] === 0 || alpha[i] === 255) {
+        assert.deepEqual([...rgba.subarray(i * 4, i * 4 + 3)], [...rgb.subarray(i * 3, i * 3 + 3)], 'definite pixels untouched');
+        continue;
+      }
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(rgba[i * 4 + c]! - F[c]!) <= 2, `pixel ${i} channel ${c}: ${rgba[i * 4 + c]} vs ${F[c]}`);
+    }
   });
 });
 

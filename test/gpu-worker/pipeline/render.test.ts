@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { renderOutputs, type RenderStage } from '../../../gpu-worker/pipeline/render.js';
+import { AlphaSpec, DEFAULT_ALPHA } from '../../../gpu-worker/pipeline/alpha/options.js';
+import { renderingId, renderOutputs, type RenderStage } from '../../../gpu-worker/pipeline/render.js';
 
 const W = 40;
 const H = 30;
@@ -51,6 +52,25 @@ describe('renderOutputs', () => {
       else if (r.readUInt32LE(i * 4) !== p.readUInt32LE(i * 4)) changed++;
     }
     assert.ok(changed > 0, 'some edge pixel got a new colour');
+  });
+  it("with the spec's alpha steps, the mask is the final alpha: a see-through disc comes out solid inside, and the mask equals the cutout's alpha", async () => {
+    // The disc at 0.75 inside (a hedging model), enlarged 4x: the edge step runs too.
+    const faint = map();
+    faint.data.forEach((v, i) => (faint.data[i] = v * 0.75 + (i === 0 ? 0.25 : 0)));
+    const big = { data: Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) & 255)), width: 64, height: 64 };
+    const kinds = ['mask', 'cutout'] as const;
+    const marks: RenderStage[] = [];
+    const [mask, cutout] = await renderOutputs({ image: big, resized, map: faint, output: { kind: 'probabilities', minMax: false }, kinds, refine: true, alpha: DEFAULT_ALPHA }, (s) => marks.push(s));
+    assert.deepEqual(marks, ['postprocess', 'edges', 'refine', 'encode']);
+    const m = await sharp(mask!.data).extractChannel(0).raw().toBuffer();
+    const c = await sharp(cutout!.data).raw().toBuffer();
+    for (let i = 0; i < 64 * 64; i++) assert.equal(c[i * 4 + 3], m[i]);
+    assert.equal(m[32 * 64 + 32], 255, 'solid centre (the map said 0.75)');
+    assert.equal(m[2 * 64 + 2], 0);
+  });
+  it('the rendering id names the alpha settings', () => {
+    assert.notEqual(renderingId(true, DEFAULT_ALPHA), renderingId(true, AlphaSpec.parse({ curveHigh: 240 })));
+    assert.match(renderingId(true, DEFAULT_ALPHA), /^render-3\+refine\+alpha-[0-9a-f]{8}$/);
   });
   it('a map that does not match its stated size rejects', async () => {
     await assert.rejects(renderOutputs({ image, resized, map: { ...map(), width: 15 }, output, kinds: ['mask', 'cutout'], refine: true }), /alpha has 256 values for a 15x16 map/);
