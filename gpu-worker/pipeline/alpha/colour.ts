@@ -22,62 +22,62 @@ export function bandColours(image: RgbImage, alpha: Uint8Array, rgba: Uint8Array
   const r = Math.max(1, Math.round(radius));
   const T = tile;
   const side = T + 2 * r;
-  const stride = side + 1;
-  // Per definite class (opaque, clear): sums of R, G, B and the count, as summed-area tables.
-  const sums = Array.from({ length: 8 }, () => new Float64Array(stride * stride));
-  const rowAcc = new Float64Array(8);
+  // Per cell of the summed-area table, interleaved: opaque R, G, B, count, clear R, G, B, count.
+  const sat = new Float64Array((side + 1) * (side + 1) * 8);
+  const acc = new Float64Array(8);
   for (let y0 = 0; y0 < H; y0 += T) {
     for (let x0 = 0; x0 < W; x0 += T) {
       const x1 = Math.min(W, x0 + T);
       const y1 = Math.min(H, y0 + T);
-      let soft = false;
-      for (let y = y0; y < y1 && !soft; y++) for (let x = x0, i = y * W + x0; x < x1; x++, i++) if (alpha[i] !== 0 && alpha[i] !== 255) { soft = true; break; }
-      if (!soft) continue;
+      if (!hasSoft(alpha, W, x0, y0, x1, y1)) continue;
       const rx0 = Math.max(0, x0 - r);
       const ry0 = Math.max(0, y0 - r);
       const rw = Math.min(W, x1 + r) - rx0;
       const rh = Math.min(H, y1 + r) - ry0;
-      const s = rw + 1;
-      for (const t of sums) t.fill(0, 0, s);
+      const s8 = (rw + 1) * 8;
+      sat.fill(0, 0, s8);
       for (let y = 0; y < rh; y++) {
-        rowAcc.fill(0);
-        const row = (y + 1) * s;
-        for (const t of sums) t[row] = 0;
+        acc.fill(0);
+        const row = (y + 1) * s8;
+        for (let c = 0; c < 8; c++) sat[row + c] = 0;
         for (let x = 0, i = (y + ry0) * W + rx0; x < rw; x++, i++) {
           const a = alpha[i]!;
-          const k = a === 255 ? 0 : a === 0 ? 4 : -1;
-          if (k >= 0) {
-            rowAcc[k] = rowAcc[k]! + rgb[i * 3]!;
-            rowAcc[k + 1] = rowAcc[k + 1]! + rgb[i * 3 + 1]!;
-            rowAcc[k + 2] = rowAcc[k + 2]! + rgb[i * 3 + 2]!;
-            rowAcc[k + 3] = rowAcc[k + 3]! + 1;
+          if (a === 255 || a === 0) {
+            const k = a === 255 ? 0 : 4;
+            acc[k] = acc[k]! + rgb[i * 3]!;
+            acc[k + 1] = acc[k + 1]! + rgb[i * 3 + 1]!;
+            acc[k + 2] = acc[k + 2]! + rgb[i * 3 + 2]!;
+            acc[k + 3] = acc[k + 3]! + 1;
           }
-          const j = row + x + 1;
-          const up = y * s + x + 1;
-          for (let c = 0; c < 8; c++) sums[c]![j] = sums[c]![up]! + rowAcc[c]!;
+          const j = row + (x + 1) * 8;
+          const up = j - s8;
+          for (let c = 0; c < 8; c++) sat[j + c] = sat[up + c]! + acc[c]!;
         }
       }
-      const box = (t: Float64Array, xa: number, ya: number, xb: number, yb: number): number => t[yb * s + xb]! - t[ya * s + xb]! - t[yb * s + xa]! + t[ya * s + xa]!;
       for (let y = y0; y < y1; y++) {
         const ly = y - ry0;
-        const ya = Math.max(0, ly - r);
-        const yb = Math.min(rh, ly + r + 1);
+        const ya = Math.max(0, ly - r) * s8;
+        const yb = Math.min(rh, ly + r + 1) * s8;
         for (let x = x0; x < x1; x++) {
           const i = y * W + x;
           const a8 = alpha[i]!;
           if (a8 === 0 || a8 === 255) continue;
           const lx = x - rx0;
-          const xa = Math.max(0, lx - r);
-          const xb = Math.min(rw, lx + r + 1);
-          const nf = box(sums[3]!, xa, ya, xb, yb);
-          const nb = box(sums[7]!, xa, ya, xb, yb);
+          const xa = Math.max(0, lx - r) * 8;
+          const xb = Math.min(rw, lx + r + 1) * 8;
+          const p11 = yb + xb;
+          const p01 = ya + xb;
+          const p10 = yb + xa;
+          const p00 = ya + xa;
+          const nf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
           if (nf < MIN_DEFINITE) continue;
+          const nb = sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!;
           const a = a8 / 255;
           for (let c = 0; c < 3; c++) {
-            const f = box(sums[c]!, xa, ya, xb, yb) / nf;
-            // Without clear neighbours the background is what the pixel's mix implies with F = f.
+            const f = (sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!) / nf;
             const I = rgb[i * 3 + c]!;
-            const b = nb >= MIN_DEFINITE ? box(sums[4 + c]!, xa, ya, xb, yb) / nb : a < 1 ? (I - a * f) / (1 - a) : f;
+            // Without clear neighbours the background is what the pixel's mix implies with F = f.
+            const b = nb >= MIN_DEFINITE ? (sat[p11 + 4 + c]! - sat[p01 + 4 + c]! - sat[p10 + 4 + c]! + sat[p00 + 4 + c]!) / nb : (I - a * f) / (1 - a);
             const v = f + a * (I - a * f - (1 - a) * b);
             rgba[i * 4 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
           }
@@ -85,4 +85,15 @@ export function bandColours(image: RgbImage, alpha: Uint8Array, rgba: Uint8Array
       }
     }
   }
+}
+
+/** Whether the tile [x0, x1) x [y0, y1) holds a soft pixel (stops at the first). */
+export function hasSoft(alpha: Uint8Array, W: number, x0: number, y0: number, x1: number, y1: number): boolean {
+  for (let y = y0; y < y1; y++) {
+    for (let i = y * W + x0, end = y * W + x1; i < end; i++) {
+      const a = alpha[i]!;
+      if (a !== 0 && a !== 255) return true;
+    }
+  }
+  return false;
 }

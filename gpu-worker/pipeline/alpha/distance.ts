@@ -9,30 +9,33 @@ export function distanceTo(mask: Uint8Array, width: number, height: number, targ
   const far = Math.min(65535, Math.ceil(cap * 3) + 4);
   const d = new Uint16Array(n);
   for (let i = 0; i < n; i++) d[i] = mask[i] === target ? 0 : far;
-  const relax = (i: number, j: number, w: number): void => {
-    const v = d[j]! + w;
-    if (v < d[i]!) d[i] = v;
-  };
+  // Forward pass: left, up-left, up, up-right; backward: right, down-right, down, down-left.
   for (let y = 0; y < height; y++) {
     for (let x = 0, i = y * width; x < width; x++, i++) {
-      if (d[i] === 0) continue;
-      if (x > 0) relax(i, i - 1, 3);
+      let v = d[i]!;
+      if (v === 0) continue;
+      if (x > 0 && d[i - 1]! + 3 < v) v = d[i - 1]! + 3;
       if (y > 0) {
-        relax(i, i - width, 3);
-        if (x > 0) relax(i, i - width - 1, 4);
-        if (x < width - 1) relax(i, i - width + 1, 4);
+        const u = i - width;
+        if (d[u]! + 3 < v) v = d[u]! + 3;
+        if (x > 0 && d[u - 1]! + 4 < v) v = d[u - 1]! + 4;
+        if (x < width - 1 && d[u + 1]! + 4 < v) v = d[u + 1]! + 4;
       }
+      d[i] = v;
     }
   }
   for (let y = height - 1; y >= 0; y--) {
     for (let x = width - 1, i = y * width + x; x >= 0; x--, i--) {
-      if (d[i] === 0) continue;
-      if (x < width - 1) relax(i, i + 1, 3);
+      let v = d[i]!;
+      if (v === 0) continue;
+      if (x < width - 1 && d[i + 1]! + 3 < v) v = d[i + 1]! + 3;
       if (y < height - 1) {
-        relax(i, i + width, 3);
-        if (x < width - 1) relax(i, i + width + 1, 4);
-        if (x > 0) relax(i, i + width - 1, 4);
+        const b = i + width;
+        if (d[b]! + 3 < v) v = d[b]! + 3;
+        if (x < width - 1 && d[b + 1]! + 4 < v) v = d[b + 1]! + 4;
+        if (x > 0 && d[b - 1]! + 4 < v) v = d[b - 1]! + 4;
       }
+      d[i] = v;
     }
   }
   const out = new Float32Array(n);

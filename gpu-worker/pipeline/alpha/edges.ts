@@ -1,4 +1,5 @@
 import type { RgbImage } from '../decode.js';
+import { hasSoft } from './colour.js';
 
 export interface EdgeOptions {
   /** Window radius of the guided filter, in full-resolution pixels. */
@@ -43,15 +44,9 @@ export function edgeAwareAlpha(image: RgbImage, alpha: Uint8Array, options: Edge
   const out = Buffer.from(alpha);
   const tilesX = Math.ceil(W / T);
   const tilesY = Math.ceil(H / T);
-  // Which tiles hold a soft pixel: one pass over the alpha.
+  // Which tiles hold a soft pixel (each scan stops at the first).
   const active = new Uint8Array(tilesX * tilesY);
-  for (let y = 0, i = 0; y < H; y++) {
-    const rowTile = Math.floor(y / T) * tilesX;
-    for (let x = 0; x < W; x++, i++) {
-      const a = alpha[i]!;
-      if (a !== 0 && a !== 255) active[rowTile + Math.floor(x / T)] = 1;
-    }
-  }
+  for (let ty = 0; ty < tilesY; ty++) for (let tx = 0; tx < tilesX; tx++) active[ty * tilesX + tx] = hasSoft(alpha, W, tx * T, ty * T, Math.min(W, tx * T + T), Math.min(H, ty * T + T)) ? 1 : 0;
   // Scratch buffers sized for the largest region (a tile plus two radii on each side).
   const side = T + 4 * r;
   const cap = (side + 1) * (side + 1);

@@ -13,9 +13,11 @@ export function fillHoles(mask: Uint8Array, width: number, height: number, maxFr
   let area = 0;
   for (let i = 0; i < mask.length; i++) area += mask[i]!;
   if (area === 0) return 0;
-  const background = labelComponents(width, height, (i) => mask[i] === 0, false);
+  const outside = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) outside[i] = mask[i] === 0 ? 1 : 0;
+  const background = labelComponents(width, height, outside, false);
   const limit = maxFraction * area;
-  const fill = background.areas.map((a, c) => c > 0 && !background.touchesBorder[c] && a <= limit);
+  const fill = Uint8Array.from(background.areas, (a, c) => (c > 0 && !background.touchesBorder[c] && a <= limit ? 1 : 0));
   let filled = 0;
   for (let i = 0; i < mask.length; i++) {
     if (fill[background.labels[i]!]) {

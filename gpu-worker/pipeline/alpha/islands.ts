@@ -27,8 +27,16 @@ export interface Subject {
  */
 export function removeIslands(alpha: Uint8Array, width: number, height: number, minFraction: number, joinLevel: number): Subject {
   const n = width * height;
-  const strong = labelComponents(width, height, (i) => alpha[i]! >= 128, true);
-  const weak = labelComponents(width, height, (i) => alpha[i]! >= Math.min(joinLevel, 128), true);
+  const join = Math.min(joinLevel, 128);
+  const strongMask = new Uint8Array(n);
+  const weakMask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = alpha[i]!;
+    strongMask[i] = a >= 128 ? 1 : 0;
+    weakMask[i] = a >= join ? 1 : 0;
+  }
+  const strong = labelComponents(width, height, strongMask, true);
+  const weak = labelComponents(width, height, weakMask, true);
   let main = 0;
   for (let c = 1; c < strong.areas.length; c++) if (main === 0 || strong.areas[c]! > strong.areas[main]!) main = c;
   const mask = new Uint8Array(n);
@@ -49,17 +57,17 @@ export function removeIslands(alpha: Uint8Array, width: number, height: number, 
     keptWeak[w] = 1;
   }
   // A small part faintly joined to a kept one is kept with it: the same subject.
-  const partArea = new Map<number, number>();
+  const partArea = new Float64Array(weak.areas.length);
   let area = 0;
   for (let i = 0; i < n; i++) {
     const w = weak.labels[i]!;
     if (!keptWeak[w]) continue;
     keep[i] = 1;
-    if (alpha[i]! >= 128) {
+    if (strongMask[i]) {
       mask[i] = 1;
       area++;
-      partArea.set(w, (partArea.get(w) ?? 0) + 1);
+      partArea[w]!++;
     }
   }
-  return { mask, keep, area, parts: [...partArea.values()].sort((a, b) => b - a) };
+  return { mask, keep, area, parts: [...partArea].filter((a) => a > 0).sort((a, b) => b - a) };
 }

@@ -33,10 +33,17 @@ describe('responseCurve', () => {
 });
 
 describe('labelComponents', () => {
+  it('a U shape (two branches met late) is one component; separate blobs are two', () => {
+    const u = Uint8Array.from([1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 1]);
+    const c = labelComponents(5, 3, u, true);
+    assert.deepEqual(c.areas, [0, 7, 1]);
+    assert.equal(c.labels[0], c.labels[2]);
+    assert.notEqual(c.labels[14], c.labels[0]);
+  });
   it('eight-connected joins a diagonal, four-connected does not; border contact is reported', () => {
     const m = Uint8Array.from([1, 0, 0, 0, 1, 0, 0, 0, 0]);
-    const eight = labelComponents(3, 3, (i) => m[i] === 1, true);
-    const four = labelComponents(3, 3, (i) => m[i] === 1, false);
+    const eight = labelComponents(3, 3, m, true);
+    const four = labelComponents(3, 3, m, false);
     assert.deepEqual(eight.areas, [0, 2]);
     assert.deepEqual(four.areas, [0, 1, 1]);
     assert.deepEqual(eight.touchesBorder, [false, true]);
