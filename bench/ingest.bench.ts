@@ -72,6 +72,7 @@ async function finalizePeak(kind: 'png' | 'jpeg'): Promise<void> {
   const objects: Objects = {
     // A copy, as a real download allocates the bytes anew.
     read: async () => ({ body: Buffer.from(body), truncated: false }),
+    liveGeneration: async () => '1',
     signedUrl: async () => 'https://example.invalid/',
   };
   const deps: Deps = {

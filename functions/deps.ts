@@ -39,6 +39,8 @@ export interface SignedUrlRequest {
 export interface Objects {
   /** Read one generation, at most `maxBytes` (+1 to detect excess); undefined when it is gone. */
   read(bucket: string, name: string, generation: string, maxBytes: number): Promise<ObjectRead | undefined>;
+  /** The live generation of an object, or undefined when none exists (a newer PUT may have replaced the one an event names). */
+  liveGeneration(bucket: string, name: string): Promise<string | undefined>;
   /** A V4 signed URL. */
   signedUrl(request: SignedUrlRequest): Promise<string>;
 }

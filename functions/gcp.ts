@@ -25,6 +25,15 @@ export function gcsObjects(storage: Storage): Objects {
         throw err;
       }
     },
+    async liveGeneration(bucket, name) {
+      try {
+        const [metadata] = await storage.bucket(bucket).file(name).getMetadata();
+        return String(metadata.generation);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 404) return undefined;
+        throw err;
+      }
+    },
     async signedUrl(request) {
       const [url] = await storage
         .bucket(request.bucket)

@@ -10,7 +10,7 @@ export const EVENTS = logEvents({
   /** createUpload. */
   upload: ['ticket_issued', 'rate_limited', 'sign_failed'],
   /** onObjectFinalized, besides the job it queues or rejects. */
-  finalize: ['invalid_event', 'ignored', 'content_type_corrected', 'superseded', 'duplicate', 'republish', 'label_failed'],
+  finalize: ['invalid_event', 'ignored', 'content_type_corrected', 'superseded', 'replaced', 'too_late', 'duplicate', 'republish', 'label_failed'],
   /** getStatus. */
   status: ['read_failed'],
   /** onDeadLetter, besides the job it fails. */

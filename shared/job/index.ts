@@ -30,6 +30,11 @@
  * - Every ending has exactly one writer, which also publishes its completion event
  *   (`endingWriter`): the worker for `succeeded` and its own `failed` codes, the functions
  *   for `rejected` and `dead_lettered`.
+ * - A job follows the newest generation of its upload (a browser may PUT its signed URL
+ *   twice): a newer generation's finalize event takes a running job over (`toNewerSource`),
+ *   an older one is a no-op, and every move made for one generation's message is made only
+ *   while the document still names it (`forGeneration`). An ended job ignores later PUTs.
+ *   See generations.ts.
  * - A message the worker cannot read is the worker's alone: it fails the job the message
  *   names with `invalid_message`, or, when no job can record it, puts the message on the
  *   dead-letter topic marked as its own (`deadLetterAttributes`), which onDeadLetter leaves
@@ -62,3 +67,4 @@ export {
 } from './message.js';
 export { completionDataFor, completionMessageFor } from './event.js';
 export { jobForObject, type Trigger } from './object-names.js';
+export { compareGenerations, forGeneration, generationStanding, supersededBy, toNewerSource } from './generations.js';

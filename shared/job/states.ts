@@ -12,13 +12,16 @@ export const INITIAL_STATES: readonly JobState[] = ['queued', 'rejected', 'faile
  * - queued -> processing: a worker claims it. -> failed: the worker found its message
  *   unreadable, or onDeadLetter after Pub/Sub gave up. -> succeeded: an attempt claimed
  *   before a replay reopened the job finishes after it.
+ * - queued or processing -> queued: a newer PUT of the upload takes the job over (its
+ *   finalize event, `toNewerSource` in generations.ts); -> rejected: the same, when the
+ *   newer bytes are not an image. Only for a newer generation: no other helper makes them.
  * - processing -> processing: a redelivery claims it again (attempts + 1, no new entry).
  * - failed -> queued: only `replay`, only for `dead_lettered` (an operator's decision).
  * - succeeded, rejected: final.
  */
 export const NEXT_STATES: Readonly<Record<JobState, readonly JobState[]>> = {
-  queued: ['processing', 'succeeded', 'failed'],
-  processing: ['processing', 'succeeded', 'failed'],
+  queued: ['queued', 'processing', 'succeeded', 'failed', 'rejected'],
+  processing: ['queued', 'processing', 'succeeded', 'failed', 'rejected'],
   succeeded: [],
   rejected: [],
   failed: ['queued'],

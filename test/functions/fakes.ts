@@ -83,6 +83,16 @@ export class FakeObjects implements Objects {
   put(bucket: string, name: string, body: Buffer, generation: string): void {
     this.objects.set(`${bucket}/${name}#${generation}`, { body, generation });
   }
+  /** A new PUT of a name, as a bucket without versioning keeps it: the earlier generations are gone. */
+  replace(bucket: string, name: string, body: Buffer, generation: string): void {
+    for (const key of [...this.objects.keys()]) if (key.startsWith(`${bucket}/${name}#`)) this.objects.delete(key);
+    this.put(bucket, name, body, generation);
+  }
+  async liveGeneration(bucket: string, name: string): Promise<string | undefined> {
+    if (this.failReads) throw this.failReads;
+    const gens = [...this.objects.entries()].filter(([k]) => k.startsWith(`${bucket}/${name}#`)).map(([, o]) => BigInt(o.generation));
+    return gens.length ? String(gens.reduce((a, b) => (a > b ? a : b))) : undefined;
+  }
   async read(bucket: string, name: string, generation: string, maxBytes: number): Promise<ObjectRead | undefined> {
     if (this.failReads) throw this.failReads;
     this.reads.push(`${bucket}/${name}#${generation}`);

@@ -5,7 +5,10 @@ import { COMPLETION_PUBLISHED_LABEL, JOB_PUBLISHED_LABEL } from '../../functions
 import { JobMessage } from '../../schemas/job.js';
 import { fromPubSubMessage } from '../../shared/completion.js';
 import { batchJobId } from '../../shared/ids.js';
+import { toFailed, toProcessing, toSucceeded } from '../../shared/job/index.js';
+import { shopperMessage } from '../../shared/messages.js';
 import { statusObjectName } from '../../shared/paths.js';
+import sharp from 'sharp';
 import { buildCorpus, CORPUS_LIMITS } from './corpus.js';
 import { fakeWorld, type FakeWorld } from './fakes.js';
 
@@ -169,12 +172,14 @@ describe('onObjectFinalized: delivery semantics', () => {
     assert.equal(await handle(e), 'queued');
   });
 
-  it('ignores a later generation of an upload that already has a job', async () => {
+  it('a later generation of an upload whose job has not started takes the job over', async () => {
     const world = fakeWorld();
     const handle = createFinalizeHandler(world.deps, settings);
     await handle(await photo(world));
-    assert.equal(await handle(await photo(world, undefined, '1732380000999999')), 'superseded');
-    assert.equal(world.publisher.sent.length, 1);
+    assert.equal(await handle(await photo(world, undefined, '1732380000999999')), 'replaced');
+    const jobs = world.publisher.on('jobs').map((j) => JobMessage.parse(j.data));
+    assert.deepEqual(jobs.map((m) => m.source.generation), [GEN, '1732380000999999']);
+    assert.equal((await world.statusStore.get(JOB))?.doc.source.generation, '1732380000999999');
   });
 
   it('gives batch drops a deterministic job id per generation', async () => {
@@ -224,5 +229,185 @@ describe('onObjectFinalized: delivery semantics', () => {
     const handle = createFinalizeHandler(world.deps, settings);
     assert.equal(await handle(event(`uploads/${JOB}/original`, 1000, 'image/jpeg')), 'rejected');
     assert.equal((await world.statusStore.get(JOB))?.doc.error?.code, 'source_missing');
+  });
+});
+
+describe('onObjectFinalized: a retried upload (several PUTs of one signed URL)', () => {
+  const NAME = `uploads/${JOB}/original`;
+  const G = ['1732380000100000', '1732380000200000', '1732380000300000'] as const;
+  // Visibly different images per PUT: the document's dimensions say whose bytes it took.
+  const SIZES = [
+    [80, 60],
+    [96, 72],
+    [120, 90],
+  ] as const;
+  const image = (i: number) => sharp({ create: { width: SIZES[i]![0], height: SIZES[i]![1], channels: 3, background: { r: 40 * i, g: 90, b: 200 } } }).webp().toBuffer();
+
+  /** The i-th PUT lands (replacing the earlier ones, as in a bucket without versioning); its event, for later. */
+  async function put(world: FakeWorld, i: number, body?: Buffer) {
+    const bytes = body ?? (await image(i));
+    world.objects.replace(BUCKET, NAME, bytes, G[i]!);
+    return event(NAME, bytes.length, 'image/webp', { metadata: { 'petcutout-outputs': 'cutout,bw' } }, G[i]);
+  }
+  const doc = async (world: FakeWorld) => (await world.statusStore.get(JOB))?.doc;
+  const jobGenerations = (world: FakeWorld) => world.publisher.on('jobs').map((j) => JobMessage.parse(j.data).source.generation);
+
+  it('PUTs back to back: the first event finds its generation gone and is a no-op, not a source_missing rejection', async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    const first = await put(world, 0);
+    const second = await put(world, 1);
+    assert.equal(await handle(first), 'superseded');
+    assert.equal(await doc(world), undefined, 'no document for a superseded generation');
+    assert.equal(await handle(second), 'queued');
+    assert.equal((await doc(world))?.source.generation, G[1]);
+    assert.deepEqual([(await doc(world))?.source.width, (await doc(world))?.source.height], [96, 72]);
+    assert.deepEqual(jobGenerations(world), [G[1]]);
+    assert.equal(world.publisher.on('completions').length, 0, 'no rejection event');
+    assert.ok(world.lines.some((l) => l['event'] === 'finalize.superseded' && l['liveGeneration'] === G[1]));
+  });
+
+  it('events out of order (newer first): the older one is a no-op, whether or not its bytes are still readable', async () => {
+    for (const stillReadable of [false, true]) {
+      const world = fakeWorld();
+      const handle = createFinalizeHandler(world.deps, settings);
+      const first = await put(world, 0);
+      const second = await put(world, 1);
+      if (stillReadable) world.objects.put(BUCKET, NAME, await image(0), G[0]);
+      assert.equal(await handle(second), 'queued');
+      const before = await world.statusStore.get(JOB);
+      assert.equal(await handle(first), 'superseded', `readable: ${stillReadable}`);
+      assert.equal(await handle(first), 'superseded', 'and again on redelivery');
+      const afterwards = await world.statusStore.get(JOB);
+      assert.equal(afterwards?.generation, before?.generation, 'the document was not written');
+      assert.deepEqual(jobGenerations(world), [G[1]]);
+      assert.equal(world.objects.reads.filter((r) => r.endsWith(`#${G[0]}`)).length, 0, 'a superseded generation is not even downloaded');
+    }
+  });
+
+  it('PUTs further apart: the job queued for the first generation follows the second, still queued or already processing', async () => {
+    for (const claimed of [false, true]) {
+      const world = fakeWorld();
+      const handle = createFinalizeHandler(world.deps, settings);
+      assert.equal(await handle(await put(world, 0)), 'queued');
+      if (claimed) await world.statusStore.update(JOB, (d) => toProcessing(d, world.clock.now()));
+      const second = await put(world, 1);
+      assert.equal(await handle(second), 'replaced');
+      const d = await doc(world);
+      assert.equal(d?.state, 'queued');
+      assert.equal(d?.source.generation, G[1]);
+      assert.deepEqual([d?.source.width, d?.source.height], [96, 72]);
+      assert.deepEqual(d?.transitions.map((t) => t.state), claimed ? ['queued', 'processing', 'queued'] : ['queued']);
+      assert.deepEqual(d?.outputsRequested, ['cutout', 'bw']);
+      assert.deepEqual(jobGenerations(world), [G[0], G[1]], 'the newer generation is published: its message owns the job');
+      assert.equal((await world.statusStore.get(JOB))?.labels[JOB_PUBLISHED_LABEL], '2');
+      assert.equal(await handle(second), 'duplicate', 'a redelivery of the newer event');
+      assert.equal(await handle(await event(NAME, 10, 'image/webp', {}, G[0])), 'superseded', 'a redelivery of the older one');
+      assert.equal(world.publisher.on('jobs').length, 2);
+    }
+  });
+
+  it('three PUTs, their events in every order: the job ends up on the last generation, each generation published at most once', async () => {
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    for (const order of orders) {
+      for (const landed of ['all before the events', 'each before its event'] as const) {
+        const world = fakeWorld();
+        const handle = createFinalizeHandler(world.deps, settings);
+        const events = [];
+        if (landed === 'all before the events') {
+          for (const i of [0, 1, 2]) events.push(await put(world, i));
+          for (const i of order) await handle(events[i]);
+        } else {
+          // Each PUT lands just before its own event is handled, in PUT order; events for earlier PUTs may come late.
+          for (const i of [0, 1, 2]) events.push(await put(world, i));
+          world.objects.replace(BUCKET, NAME, await image(0), G[0]);
+          const latest = { i: 0 };
+          for (const i of order) {
+            for (let j = latest.i + 1; j <= i; j++) world.objects.replace(BUCKET, NAME, await image(j), G[j]!);
+            latest.i = Math.max(latest.i, i);
+            await handle(events[i]);
+          }
+          for (let j = latest.i + 1; j <= 2; j++) {
+            world.objects.replace(BUCKET, NAME, await image(j), G[j]!);
+            await handle(events[j]);
+          }
+        }
+        const label = `${order.join('')}, ${landed}`;
+        const d = await doc(world);
+        assert.equal(d?.state, 'queued', label);
+        assert.equal(d?.source.generation, G[2], label);
+        assert.deepEqual([d?.source.width, d?.source.height], [120, 90], label);
+        const published = jobGenerations(world);
+        assert.equal(published.at(-1), G[2], `${label}: the last message published is the last generation's`);
+        assert.equal(new Set(published).size, published.length, `${label}: no generation twice`);
+        assert.equal(world.publisher.on('completions').length, 0, label);
+      }
+    }
+  });
+
+  it('two events handled at once, both generations still readable: the document ends on the newer one', async () => {
+    for (const order of [
+      [0, 1],
+      [1, 0],
+    ]) {
+      const world = fakeWorld();
+      const handle = createFinalizeHandler(world.deps, settings);
+      const events = [await put(world, 0), await put(world, 1)];
+      world.objects.put(BUCKET, NAME, await image(0), G[0]);
+      await Promise.all(order.map((i) => handle(events[i])));
+      assert.equal((await doc(world))?.source.generation, G[1], order.join(''));
+      assert.equal(jobGenerations(world).at(-1), G[1], order.join(''));
+    }
+  });
+
+  it('a newer PUT that is not an image rejects the job with the newer source, and its rejection event goes out', async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    assert.equal(await handle(await put(world, 0)), 'queued');
+    assert.equal(await handle(await put(world, 1, Buffer.from('RIFF....WEBPVP8 not really'))), 'rejected');
+    const d = await doc(world);
+    assert.equal(d?.state, 'rejected');
+    assert.equal(d?.source.generation, G[1]);
+    assert.equal(d?.error?.message, shopperMessage(d?.error?.code ?? ''));
+    const [sent] = world.publisher.sent.filter((s) => s.topic === 'completions');
+    const ce = fromPubSubMessage({ data: sent!.message.data, attributes: sent!.message.attributes ?? {} });
+    assert.equal(ce.data.outcome, 'rejected');
+    assert.equal(ce.data.source.generation, G[1]);
+  });
+
+  it('a job that has ended ignores a later PUT (the slot is one-shot): no change, nothing published, logged', async () => {
+    for (const end of ['succeeded', 'failed'] as const) {
+      const world = fakeWorld();
+      const handle = createFinalizeHandler(world.deps, settings);
+      await handle(await put(world, 0));
+      const now = world.clock.now();
+      await world.statusStore.update(JOB, (d) => toProcessing(d, now));
+      await world.statusStore.update(JOB, (d) =>
+        end === 'succeeded' ? toSucceeded(d, { outputs: [], model: { id: 'm', provider: 'cpu' }, timingsMs: {}, cacheHit: false }, now) : toFailed(d, { code: 'corrupt', message: 'x', retryable: false }, now),
+      );
+      const before = await world.statusStore.get(JOB);
+      const sent = world.publisher.sent.length;
+      assert.equal(await handle(await put(world, 1)), 'too_late', end);
+      assert.equal((await world.statusStore.get(JOB))?.generation, before?.generation);
+      assert.equal(world.publisher.sent.length, sent);
+      assert.ok(world.lines.some((l) => l['event'] === 'finalize.too_late' && l['state'] === end));
+    }
+  });
+
+  it('a batch drop replaced by a newer generation is another job: the older event still records source_missing', async () => {
+    const world = fakeWorld();
+    const handle = createFinalizeHandler(world.deps, settings);
+    const name = 'batch/shoot-1/rex.webp';
+    const old = await photo(world, name);
+    world.objects.replace(BUCKET, name, await image(1), '1732380000999999');
+    assert.equal(await handle(old), 'rejected');
+    assert.equal((await world.statusStore.get(batchJobId(BUCKET, name, GEN)))?.doc.error?.code, 'source_missing');
   });
 });
