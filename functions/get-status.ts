@@ -16,7 +16,8 @@ export interface GetStatusSettings {
 const JOB_PATH = /(?:^|\/)jobs\/([^/]*)\/?$/;
 
 /**
- * `GET /jobs/{jobId}`: the status document, plus signed download URLs once it succeeded.
+ * `GET /jobs/{jobId}`: the status document, plus signed download URLs for its outputs: the
+ * preview while the job is still `processing`, every output once it succeeded.
  *
  * The ETag is the document's generation plus a time window of half the download URLs'
  * lifetime. URLs are minted per window, so a 304 never leaves a client holding URLs with
@@ -55,7 +56,8 @@ export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'c
       if (!stored) return sendError(res, 404, 'not_found', `no job ${jobId}`);
       const { doc } = stored;
       let downloads: StatusResponse['downloads'];
-      if (doc.state === 'succeeded' && doc.outputs?.length) {
+      // A processing job's outputs are its preview alone, written before the full-size ones.
+      if ((doc.state === 'succeeded' || doc.state === 'processing') && doc.outputs?.length) {
         const expiresAt = new Date((window + 2) * windowMs);
         downloads = {};
         for (const output of doc.outputs) {

@@ -6,7 +6,7 @@ import { logEvents } from '../shared/log-events.js';
  */
 export const EVENTS = logEvents({
   /** One job: its moves (processing, succeeded, failed) and what else happens to it here. */
-  job: ['processing', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight'],
+  job: ['processing', 'preview_shown', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight'],
   /** A job message the worker cannot read (service/invalid-message.ts). */
   message: ['unreadable', 'dead_lettered', 'not_recorded'],
   cache: ['incomplete', 'save_failed'],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isoTime, jobId, outputList, schemaVersion } from './common.js';
-import { JobError, ModelInfo, OutputObject } from './status.js';
+import { JobError, ModelInfo, OutputObject, Quality } from './status.js';
 
 /** Reverse-DNS and versioned: a breaking change to the data gets a new type. */
 export const COMPLETION_EVENT_TYPE = 'com.petcutout.job.completed.v1';
@@ -17,6 +17,8 @@ export const CompletionData = z
     outputs: z.array(OutputObject).optional(),
     error: JobError.optional(),
     model: ModelInfo.optional(),
+    /** A succeeded job's quality verdict (see status.ts's Quality). */
+    quality: Quality.optional(),
     clientRef: z.string().max(128).optional(),
     completedAt: isoTime,
   })

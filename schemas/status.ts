@@ -33,7 +33,26 @@ export const ModelInfo = z
   .object({ id: z.string(), sha256: z.string().optional(), provider: z.string().optional() })
   .strict();
 
-/** The status document the storefront polls: `gs://RESULTS/jobs/{jobId}/status.json`. */
+/**
+ * The verdict on a succeeded job's cutout: `score` from 0 (unusable) to 1 (confident), and
+ * `flags` saying why a person should look before it is printed: `uncertain_alpha` (much of the
+ * subject neither clearly in nor out), `subject_cut_by_frame`, `several_subjects`,
+ * `small_subject`. Flags are an open list (new ones may come without a new schema version):
+ * treat any flag as "route to manual review" and show a code you do not know as such.
+ */
+export const Quality = z
+  .object({
+    score: z.number().min(0).max(1),
+    flags: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)),
+  })
+  .strict();
+export type Quality = z.infer<typeof Quality>;
+
+/**
+ * The status document the storefront polls: `gs://RESULTS/jobs/{jobId}/status.json`.
+ * `outputs` while `processing`: the preview alone, as soon as it is written (before the
+ * full-size outputs); once `succeeded`, every output.
+ */
 export const JobStatus = z
   .object({
     schemaVersion,
@@ -52,11 +71,15 @@ export const JobStatus = z
     model: ModelInfo.optional(),
     timingsMs: z.record(z.string(), z.number().nonnegative()).optional(),
     cacheHit: z.boolean().optional(),
+    quality: Quality.optional(),
   })
   .strict();
 export type JobStatus = z.infer<typeof JobStatus>;
 
-/** What getStatus answers: the document plus short-lived download URLs once succeeded. */
+/**
+ * What getStatus answers: the document plus short-lived download URLs for its outputs (the
+ * preview while `processing`, everything once `succeeded`).
+ */
 export const StatusResponse = JobStatus.extend({
   downloads: z.record(z.string(), z.object({ url: z.url(), expiresAt: isoTime }).strict()).optional(),
 });

@@ -19,6 +19,8 @@ export const PERMANENT_CODES = [
   'model_contract',
   'model_checksum',
   'dead_lettered',
+  // The model found no subject in the photo (gpu-worker/pipeline/alpha/decide.ts).
+  'no_subject',
 ] as const;
 /**
  * `not_found` and `permission_denied` are retryable because outside the one place a missing

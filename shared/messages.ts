@@ -22,6 +22,7 @@ export const SHOPPER_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   invalid_message: 'Something went wrong on our side and this photo was not processed — please upload it again.',
   model_contract: 'Something went wrong on our side and this photo was not processed — please try again later.',
   model_checksum: 'Something went wrong on our side and this photo was not processed — please try again later.',
+  no_subject: 'We could not find a pet in this photo — please try one where your pet stands clear of leaves, bars and the edges of the picture.',
   dead_lettered: 'We could not process this photo after several tries — please try again later or choose another photo.',
   unavailable: 'Our service is busy right now — please try again in a few minutes.',
   timeout: 'Processing took too long — please try again in a few minutes.',

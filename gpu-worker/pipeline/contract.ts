@@ -11,6 +11,13 @@ export interface ProcessRequest {
   /** The original image bytes as uploaded. */
   bytes: Buffer;
   outputs: readonly OutputKind[];
+  /**
+   * Called once with the preview as soon as it is rendered, right after the alpha is decided
+   * and before the full-size outputs are encoded, when `outputs` asks for one: the worker
+   * writes it and shows it in the status while the rest is encoded. A notification only:
+   * the pipeline does not wait for it, and the preview is in the result's `outputs` too.
+   */
+  onPreview?: (preview: RenderedOutput) => void;
 }
 
 export interface RenderedOutput {
@@ -37,7 +44,7 @@ export interface ModelDescriptor {
 
 export interface ProcessResult {
   outputs: RenderedOutput[];
-  /** Milliseconds per stage: decode, preprocess, queue, infer, alpha, second_look (when taken), render_queue, postprocess, edges, refine, encode. */
+  /** Milliseconds per stage: decode, preprocess, queue, infer, alpha, second_look (when taken), preview (when asked for), render_queue, postprocess, edges, refine, encode. */
   timingsMs: Record<string, number>;
   /** How many images shared the inference run of this one. */
   batchSize: number;

@@ -11,9 +11,35 @@ import { bandLookup, cellMeans, type ColourGrid } from './refine.js';
  * larger. Encoding dominated the old pipeline's time, bytes are cheap.
  */
 export const PNG_OPTIONS = { compressionLevel: 1, adaptiveFiltering: false } as const;
-/** The storefront preview: small and quick; effort 2 of 6 is ~3x faster than the default 4. */
-export const PREVIEW_MAX_SIDE = 1024;
+/**
+ * The storefront preview's long side: a product image on a shop page, small enough to be
+ * rendered and written right after inference, before the full-size outputs. WebP effort 2
+ * of 6 is ~3x faster than the default 4.
+ */
+export const PREVIEW_MAX_SIDE = 768;
 const WEBP_OPTIONS = { quality: 82, alphaQuality: 90, effort: 2 } as const;
+
+/**
+ * The preview's size for a photo: the long side at most PREVIEW_MAX_SIDE, never enlarged,
+ * rounded as sharp's `fit: 'inside'` does.
+ * @example previewSize(4032, 3024) // { width: 768, height: 576 }
+ */
+export function previewSize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, PREVIEW_MAX_SIDE / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * The preview WebP from an RGBA cutout of any size (made smaller when it is larger).
+ * @example const preview = await encodePreview(rgba, 768, 576)
+ */
+export async function encodePreview(rgba: Buffer, width: number, height: number): Promise<RenderedOutput> {
+  const size = previewSize(width, height);
+  let img = sharp(rgba, { raw: { width, height, channels: 4 } });
+  if (size.width !== width || size.height !== height) img = img.resize(size.width, size.height, { fit: 'fill' });
+  const { data, info } = await img.webp(WEBP_OPTIONS).toBuffer({ resolveWithObject: true });
+  return { kind: 'preview', data, contentType: 'image/webp', width: info.width, height: info.height };
+}
 
 /**
  * The cutout: colour and alpha interleaved into RGBA, with the colour of fully transparent
@@ -163,11 +189,7 @@ export async function encodeOutput(kind: OutputKind, src: OutputSources): Promis
     case 'bw':
       return png(blackAndWhite(src.rgba).greyAlpha, 2);
     case 'preview':
-      return sharp(src.rgba, { raw: { width, height, channels: 4 } })
-        .resize(PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
-        .webp(WEBP_OPTIONS)
-        .toBuffer({ resolveWithObject: true })
-        .then(({ data, info }) => ({ kind, data, contentType: 'image/webp', width: info.width, height: info.height }));
+      return encodePreview(src.rgba, width, height);
   }
 }
 

@@ -9,7 +9,7 @@ import type { ImagePipeline, ModelDescriptor, ProcessRequest, ProcessResult } fr
 import { decodeImage } from './decode.js';
 import { inferBatch, type SaliencyMap } from './infer.js';
 import { normalizationTables, resizeForModel, toChwTensor } from './preprocess.js';
-import { renderingId, renderOutputs, type RenderStage } from './render.js';
+import { renderingId, renderOutputs, renderPreview, type RenderStage } from './render.js';
 import { decideAlpha } from './alpha/decide.js';
 
 export interface PipelineOptions {
@@ -113,14 +113,26 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       // The alpha at the map's size and the verdict (a second look at a small subject runs the model again).
       const { prepared, secondLookMs } = await decideAlpha(image, result.map, spec, async (crop) => (await batcher.submit(crop)).result.map);
       if (secondLookMs !== undefined) timingsMs['second_look'] = Math.round(secondLookMs * 10) / 10;
-      lap('alpha', 'render_queue');
+      lap('alpha', 'preview');
+      const base = { image, resized, map: result.map, output: spec.output, refine: options.refine, alpha: spec.alpha, prepared };
+      // The preview first, before waiting for a render slot: a shop page shows it while the
+      // full-size outputs are encoded (the worker writes it as soon as onPreview hears of it).
+      const preview = request.outputs.includes('preview') ? await renderPreview(base) : undefined;
+      if (preview) {
+        request.onPreview?.(preview);
+        lap('preview', 'render_queue');
+      } else stage = 'render_queue';
+      const kinds = request.outputs.filter((k) => k !== 'preview');
       const next: Record<RenderStage, string> = { postprocess: 'edges', edges: 'refine', refine: 'encode', encode: 'done' };
-      const outputs = await renders.run(() => {
-        // Waiting for a render slot is its own stage, so a job's timings add up to its wall time.
-        lap('render_queue', 'postprocess');
-        const req = { image, resized, map: result.map, output: spec.output, kinds: request.outputs, refine: options.refine, alpha: spec.alpha, prepared };
-        return renderOutputs(req, (done) => lap(done, next[done]));
-      });
+      const rendered = !kinds.length
+        ? []
+        : await renders.run(() => {
+            // Waiting for a render slot is its own stage, so a job's timings add up to its wall time.
+            lap('render_queue', 'postprocess');
+            return renderOutputs({ ...base, kinds }, (done) => lap(done, next[done]));
+          });
+      // Same order as requested.
+      const outputs = request.outputs.map((k) => (k === 'preview' ? preview : rendered.find((o) => o.kind === k))!);
       timingsMs['total'] = Math.round((performance.now() - started) * 10) / 10;
       return { outputs, timingsMs, batchSize, quality: prepared.quality };
     } catch (err) {

@@ -1,10 +1,11 @@
+import sharp from 'sharp';
 import type { OutputKind } from '../../schemas/common.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { RenderedOutput } from './contract.js';
 import type { RgbImage } from './decode.js';
 import type { SaliencyMap } from './infer.js';
 import { settleAll } from '../../shared/settle-all.js';
-import { composeRgba, encodeOutput, type OutputSources } from './outputs.js';
+import { composeRgba, encodeOutput, encodePreview, previewSize, type OutputSources } from './outputs.js';
 import { mapToAlpha, upsampleAlpha } from './postprocess.js';
 import { colourGrid, type ColourGrid } from './refine.js';
 import { bandColours } from './alpha/colour.js';
@@ -41,8 +42,9 @@ export interface RenderRequest {
  * are then not reused.
  * 2: colour means computed per cell on demand (double instead of float32 rounding).
  * 3: the alpha steps of issue 16 (decisive alpha, edges at full resolution, second look).
+ * 4: the preview composed at its own size (768 px long side, `renderPreview`).
  */
-export const RENDERING_VERSION = 3;
+export const RENDERING_VERSION = 4;
 
 /**
  * The alpha settings are part of the rendering: a model spec with other thresholds makes other bytes.
@@ -84,6 +86,39 @@ export function composeCutout(image: RgbImage, alpha: Uint8Array, grid: ColourGr
   return rgba;
 }
 
+/** What the preview needs: the render request without the output list. */
+export type PreviewRequest = Omit<RenderRequest, 'kinds'>;
+
+/**
+ * The preview, composed at its own size (768 px on the long side) straight from the
+ * decided alpha: no full-size alpha, edge step or full-size composite is needed, so it is
+ * ready tens of milliseconds after inference, before the full-size outputs are encoded
+ * (the edge step runs only when the map is much smaller than the preview: a small model).
+ * Its colours come from the model-sized copy when that is at least as large as the preview
+ * (one cheap resize instead of one of the whole photo), else from the photo; refinement and
+ * the band colours run as in the full cutout, at the preview's scale.
+ * @example const preview = await renderPreview({ image, resized, map, output: spec.output, refine: true, alpha: spec.alpha, prepared })
+ */
+export async function renderPreview(req: PreviewRequest): Promise<RenderedOutput> {
+  const { image, resized, map } = req;
+  const { width, height } = previewSize(image.width, image.height);
+  const source = resized.width >= width && resized.height >= height ? resized : image;
+  const alpha8 = req.prepared ? req.prepared.alpha : req.alpha ? prepareAlpha(map, req.output, req.alpha).alpha : mapToAlpha(map, req.output);
+  const [rgb, enlarged] = await Promise.all([resizeRgb(source, width, height), upsampleAlpha(alpha8, map.width, map.height, width, height)]);
+  // Only a map smaller than the preview (a small model) needs its band fitted to the photo.
+  const alpha = alphaEdges(rgb, enlarged, map.width, map.height, req.alpha);
+  const small = map.width === resized.width && map.height === resized.height;
+  // The means' spread follows the photo (refine.ts's 12 full-resolution pixels), scaled to the preview.
+  const grid = req.refine ? await colourGrid(small ? resized : rgb, small ? alpha8 : alpha, width, height, { sigma: Math.max(0.5, (12 * width) / image.width) }) : undefined;
+  return encodePreview(composeCutout(rgb, alpha, grid, map.width, map.height, req.alpha), width, height);
+}
+
+async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  if (image.width === width && image.height === height) return image;
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  return { data, width, height };
+}
+
 /** The stages of `renderOutputs`, in order; each is marked when its work on this thread is done. */
 export type RenderStage = 'postprocess' | 'edges' | 'refine' | 'encode';
 
@@ -109,7 +144,7 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
   try {
     const prepared = req.prepared ?? (req.alpha ? prepareAlpha(map, req.output, req.alpha) : undefined);
     const alpha8 = prepared ? prepared.alpha : mapToAlpha(map, req.output);
-    const needsColour = kinds.some((k) => k !== 'mask');
+    const needsColour = kinds.some((k) => k === 'cutout' || k === 'bw');
     const refine = req.refine && needsColour;
     // The colour means come from the model-sized copy and the model's alpha when they line
     // up (~1 MP, on the threadpool while the alpha is enlarged here), else from full size.
@@ -128,7 +163,9 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
     mark('refine');
 
     // Native encodes first, then bw, whose luma is computed here while they run.
-    for (const k of kinds) if (k !== 'mask' && k !== 'bw') start(encodeOutput(k, src));
+    for (const k of kinds) if (k !== 'mask' && k !== 'bw' && k !== 'preview') start(encodeOutput(k, src));
+    // The preview is one rendering wherever it is made: at its own size (the pipeline makes it before this).
+    if (kinds.includes('preview')) start(renderPreview(prepared ? { ...req, prepared } : req));
     if (kinds.includes('bw')) start(encodeOutput('bw', src));
     const done = await settleAll(started);
     mark('encode');

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { JobMessage } from '../../schemas/job.js';
-import type { JobStatus, OutputObject } from '../../schemas/status.js';
+import type { JobStatus, OutputObject, Quality } from '../../schemas/status.js';
 import { RetryableError, classify } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { endingWriter, queuedFromMessage, readJobMessage, toFailed, toProcessing, toSucceeded } from '../../shared/job/index.js';
+import { endingWriter, queuedFromMessage, readJobMessage, toFailed, toProcessing, toSucceeded, withPreview } from '../../shared/job/index.js';
+import { jobError } from '../../shared/messages.js';
 import type { StatusStore, UpdateResult } from '../../shared/status-store.js';
-import type { ImagePipeline } from '../pipeline/contract.js';
+import type { ImagePipeline, RenderedOutput } from '../pipeline/contract.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import { recordInvalidMessage } from './invalid-message.js';
 import type { JobMetrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface DebugHooks {
   delayMs?: number;
   /** A job with this clientRef fails retryably on every attempt (dead-letter tests). */
   failClientRef?: string;
+  /** Hold each job this long once its preview is in the status, before it ends (tests that read a processing job's preview). */
+  previewHoldMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -123,29 +126,42 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   await applyDebugHooks(deps.hooks, msg);
 
   let outputs: OutputObject[] | undefined;
+  let quality: Quality | undefined;
   if (cache && lookup) {
     const hit = await lookup.result();
     if (hit) {
       outputs = await timed('restore', () => cache.restore(hit, msg.jobId, msg.outputs));
+      quality = hit.quality;
       if (!outputs) log.info({ event: EVENTS.cache.incomplete, key: hit.key }, 'cache entry lacks an output this job wants (or lost one to expiry): rendering afresh');
     }
     deps.metrics.cacheLookup(outputs !== undefined);
   }
   const cacheHit = outputs !== undefined;
   if (!outputs) {
-    const result = await pipeline.process({ jobId: msg.jobId, bytes: await download.result(), outputs: msg.outputs });
+    // The preview is written and shown in the status as soon as the pipeline has it, while
+    // the full-size outputs are still being encoded; the job ends only after it is shown.
+    let early: { result: () => Promise<OutputObject> } | undefined;
+    const onPreview = (preview: RenderedOutput): void => {
+      early ??= background(showPreview(deps, msg.jobId, preview, log, now, () => performance.now() - started).then((shown) => ((timings['preview_shown'] = shown.atMs), shown.output)));
+    };
+    const result = await pipeline.process({ jobId: msg.jobId, bytes: await download.result(), outputs: msg.outputs, ...(msg.outputs.includes('preview') ? { onPreview } : {}) });
     for (const [stage, ms] of Object.entries(result.timingsMs)) {
       timings[stage] = ms;
       deps.metrics.stageDuration(stage, ms);
     }
     deps.metrics.batchSize(result.batchSize);
-    outputs = await timed('upload', () => deps.results.write(msg.jobId, result.outputs));
+    quality = result.quality;
+    const shown = early ? await early.result() : undefined;
+    const rest = result.outputs.filter((o) => !(shown && o.kind === 'preview'));
+    const written = await timed('upload', () => deps.results.write(msg.jobId, rest));
+    outputs = msg.outputs.map((k) => (shown?.kind === k ? shown : written.find((o) => o.kind === k))).filter((o): o is OutputObject => o !== undefined);
   }
   timings['total'] = performance.now() - started;
 
   const done = outputs;
+  const verdict = quality;
   const final = await updateStatus(deps.statusStore, msg.jobId, (s) =>
-    toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit }, now()),
+    toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit, ...(verdict ? { quality: verdict } : {}) }, now()),
   );
   await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   deps.metrics.stageDuration('total', timings['total']);
@@ -154,9 +170,24 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   // After the event, so filling the cache (server-side copies) costs the user no latency;
   // before the ack, so a shutdown drain still waits for it. Best effort: a miss later is fine.
   if (cache && key && !cacheHit && final.changed) {
-    await cache.save(await key.result(), done).catch((err: unknown) => log.warn({ event: EVENTS.cache.save_failed, err }, 'could not save outputs to the cache'));
+    await cache.save(await key.result(), done, verdict).catch((err: unknown) => log.warn({ event: EVENTS.cache.save_failed, err }, 'could not save outputs to the cache'));
   }
   return 'ack';
+}
+
+/**
+ * The early preview: written under the job's name, then carried by the still `processing`
+ * status document (compare-and-swap; a job that ended meanwhile is left as it is).
+ * `atMs`: when the status carried it, in ms since the job started.
+ */
+async function showPreview(deps: JobHandlerDeps, jobId: string, preview: RenderedOutput, log: Logger, now: () => Date, elapsed: () => number): Promise<{ output: OutputObject; atMs: number }> {
+  const [output] = await deps.results.write(jobId, [preview]);
+  if (!output) throw new RetryableError('internal', `job ${jobId}: the preview was not written`);
+  const shown = await updateStatus(deps.statusStore, jobId, (s) => withPreview(s, output, now()));
+  const atMs = elapsed();
+  if (shown.changed) log.info({ event: EVENTS.job.preview_shown, atMs: Math.round(atMs), width: output.width, height: output.height }, 'preview in the status while the full-size outputs are encoded');
+  if (deps.hooks?.previewHoldMs) await (deps.hooks.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(deps.hooks.previewHoldMs);
+  return { output, atMs };
 }
 
 /**
@@ -195,7 +226,9 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
     return 'nack';
   }
   try {
-    const error = { code: c.code, message: c.message, retryable: false };
+    // The shopper's sentence for the code (shared/messages.ts); what went wrong, for support, in `detail`.
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    const error = jobError(c.code, `${c.message}${cause}`, false);
     const final = await updateStatus(deps.statusStore, msg.jobId, (s) => toFailed(s, error, now()));
     await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   } catch (recordErr) {

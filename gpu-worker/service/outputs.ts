@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { outputKind, type OutputKind } from '../../schemas/common.js';
-import type { OutputObject } from '../../schemas/status.js';
+import { Quality, type OutputObject } from '../../schemas/status.js';
 import { classify } from '../../shared/errors.js';
 import { CACHE_PREFIX, cacheObjectName, outputObjectName } from '../../shared/paths.js';
 import type { RenderedOutput } from '../pipeline/contract.js';
@@ -34,13 +34,15 @@ export function cacheKey(parts: CacheKeyParts): string {
 }
 
 const ManifestEntry = z.object({ kind: outputKind, contentType: z.string(), size: z.number().int().nonnegative(), width: z.number().int().positive(), height: z.number().int().positive() });
-const Manifest = z.object({ version: z.literal(1), outputs: z.array(ManifestEntry).min(1) });
+// `quality`: the verdict of the job that filled the entry, so a cache hit carries it too (absent in older entries).
+const Manifest = z.object({ version: z.literal(1), outputs: z.array(ManifestEntry).min(1), quality: Quality.optional() });
 type ManifestEntry = z.infer<typeof ManifestEntry>;
 
 /** A complete cache entry: its key and what its manifest lists. */
 export interface CacheHit {
   key: string;
   entries: ManifestEntry[];
+  quality?: Quality;
 }
 
 export const manifestObjectName = (key: string): string => `${CACHE_PREFIX}${key}/manifest.json`;
@@ -70,8 +72,8 @@ export class OutputCache {
 
   /** The complete entry under `key`, or undefined on a miss (or a torn entry). */
   async lookup(key: string): Promise<CacheHit | undefined> {
-    const entries = await this.manifest(key);
-    return entries ? { key, entries } : undefined;
+    const manifest = await this.manifest(key);
+    return manifest ? { key, entries: manifest.outputs, ...(manifest.quality ? { quality: manifest.quality } : {}) } : undefined;
   }
 
   /**
@@ -102,13 +104,13 @@ export class OutputCache {
    * Fills the entry from a finished job's outputs by server-side copies (no bytes through
    * this process), the manifest last: a manifest means a complete entry.
    */
-  async save(key: string, outputs: readonly OutputObject[]): Promise<void> {
+  async save(key: string, outputs: readonly OutputObject[], quality?: Quality): Promise<void> {
     await Promise.all(outputs.map((o) => this.store.copy(this.bucket, o.name, cacheObjectName(key, o.kind))));
-    const manifest = { version: 1, outputs: outputs.map((o) => ({ kind: o.kind, contentType: o.contentType, size: o.size, width: o.width, height: o.height })) };
+    const manifest = { version: 1, outputs: outputs.map((o) => ({ kind: o.kind, contentType: o.contentType, size: o.size, width: o.width, height: o.height })), ...(quality ? { quality } : {}) };
     await this.store.write(this.bucket, manifestObjectName(key), Buffer.from(JSON.stringify(manifest)), 'application/json');
   }
 
-  private async manifest(key: string): Promise<ManifestEntry[] | undefined> {
+  private async manifest(key: string): Promise<z.infer<typeof Manifest> | undefined> {
     const meta = await this.store.stat(this.bucket, manifestObjectName(key));
     if (!meta) return undefined;
     let raw: unknown;
@@ -118,6 +120,6 @@ export class OutputCache {
       return undefined;
     }
     const parsed = Manifest.safeParse(raw);
-    return parsed.success ? parsed.data.outputs : undefined;
+    return parsed.success ? parsed.data : undefined;
   }
 }

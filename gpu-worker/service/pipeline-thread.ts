@@ -1,7 +1,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { PipelineError, RetryableError, classify, type ErrorCode } from '../../shared/errors.js';
 import type { OutputKind } from '../../schemas/common.js';
-import type { ImagePipeline, ModelDescriptor, ProcessResult } from '../pipeline/contract.js';
+import type { ImagePipeline, ModelDescriptor, ProcessResult, RenderedOutput } from '../pipeline/contract.js';
 
 /**
  * The image pipeline on a thread of its own. onnxruntime-node runs a session (and creates
@@ -12,7 +12,8 @@ import type { ImagePipeline, ModelDescriptor, ProcessResult } from '../pipeline/
  * unchanged because every job still goes through the one pipeline.
  *
  * Errors cross as their classification (code, retryable, message), so `classify` answers
- * the same on both sides.
+ * the same on both sides. A preview crosses as a message of its own, ahead of the call's
+ * reply, so the service's `onPreview` hears of it while the full-size outputs are encoded.
  */
 
 interface WireError {
@@ -21,12 +22,15 @@ interface WireError {
   message: string;
 }
 
-type CallBody = { op: 'process'; jobId: string; bytes: Uint8Array; outputs: readonly OutputKind[] } | { op: 'warmup' } | { op: 'close' };
+type CallBody = { op: 'process'; jobId: string; bytes: Uint8Array; outputs: readonly OutputKind[]; wantsPreview: boolean } | { op: 'warmup' } | { op: 'close' };
 type Call = CallBody & { id: number };
 
 type Reply = { id: number; ok: true; result?: ProcessResult } | { id: number; ok: false; error: WireError };
 
 type Hello = { type: 'ready'; model: ModelDescriptor } | { type: 'failed'; error: WireError };
+
+/** Sent by the thread before the reply of the process call `id`: its preview, ready early. */
+type PreviewNote = { type: 'preview'; id: number; output: RenderedOutput };
 
 const toWire = (err: unknown): WireError => {
   const c = classify(err);
@@ -49,16 +53,16 @@ export interface PipelineThreadOptions {
 /** Starts the thread and resolves once its pipeline is loaded (rejects as the load failed). */
 export function startPipelineThread(options: PipelineThreadOptions): Promise<ImagePipeline> {
   const worker = new Worker(threadEntry(options.entry), { workerData: { config: options.config } });
-  const pending = new Map<number, { resolve: (r: Reply) => void }>();
+  const pending = new Map<number, { resolve: (r: Reply) => void; onPreview?: ((preview: RenderedOutput) => void) | undefined }>();
   let nextId = 1;
   let gone: Error | undefined;
   let closing = false;
 
-  const call = (msg: CallBody): Promise<Reply> => {
+  const call = (msg: CallBody, onPreview?: (preview: RenderedOutput) => void): Promise<Reply> => {
     if (gone) return Promise.reject(new RetryableError('model_not_ready', `the pipeline thread is gone: ${gone.message}`));
     const id = nextId++;
     return new Promise((resolve) => {
-      pending.set(id, { resolve });
+      pending.set(id, { resolve, onPreview });
       worker.postMessage({ ...msg, id } satisfies Call);
     });
   };
@@ -70,7 +74,11 @@ export function startPipelineThread(options: PipelineThreadOptions): Promise<Ima
 
   return new Promise((resolve, reject) => {
     let loaded = false;
-    worker.on('message', (m: Hello | Reply) => {
+    worker.on('message', (m: Hello | PreviewNote | Reply) => {
+      if ('type' in m && m.type === 'preview') {
+        pending.get(m.id)?.onPreview?.({ ...m.output, data: asBuffer(m.output.data) });
+        return;
+      }
       if ('type' in m) {
         if (m.type === 'failed') {
           void worker.terminate();
@@ -107,7 +115,7 @@ export function startPipelineThread(options: PipelineThreadOptions): Promise<Ima
     return {
       model,
       async process(request) {
-        const { result } = await settle(call({ op: 'process', jobId: request.jobId, bytes: request.bytes, outputs: request.outputs }));
+        const { result } = await settle(call({ op: 'process', jobId: request.jobId, bytes: request.bytes, outputs: request.outputs, wantsPreview: request.onPreview !== undefined }, request.onPreview));
         if (!result) throw new RetryableError('internal', `job ${request.jobId}: the pipeline thread answered without a result`);
         return { ...result, outputs: result.outputs.map((o) => ({ ...o, data: asBuffer(o.data) })) };
       },
@@ -138,7 +146,9 @@ export async function hostPipeline(port: MessagePort, create: () => Promise<Imag
   }
   port.postMessage({ type: 'ready', model: { ...pipeline.model } } satisfies Hello);
   port.on('message', (call: Call) => {
-    void answer(pipeline, call).then((reply) => {
+    // Copied, not transferred: the same bytes are in the reply's outputs too.
+    const onPreview = call.op === 'process' && call.wantsPreview ? (output: RenderedOutput): void => port.postMessage({ type: 'preview', id: call.id, output } satisfies PreviewNote) : undefined;
+    void answer(pipeline, call, onPreview).then((reply) => {
       // Outputs are fresh buffers made for this reply: hand their memory over instead of copying.
       const transfer = reply.ok && reply.result ? [...new Set(reply.result.outputs.filter((o) => ownsMemory(o.data)).map((o) => o.data.buffer as ArrayBuffer))] : [];
       port.postMessage(reply, transfer);
@@ -147,11 +157,11 @@ export async function hostPipeline(port: MessagePort, create: () => Promise<Imag
   });
 }
 
-async function answer(pipeline: ImagePipeline, call: Call): Promise<Reply> {
+async function answer(pipeline: ImagePipeline, call: Call, onPreview?: (preview: RenderedOutput) => void): Promise<Reply> {
   try {
     if (call.op === 'warmup') await pipeline.warmup();
     else if (call.op === 'close') await pipeline.close();
-    else return { id: call.id, ok: true, result: await pipeline.process({ jobId: call.jobId, bytes: asBuffer(call.bytes), outputs: call.outputs }) };
+    else return { id: call.id, ok: true, result: await pipeline.process({ jobId: call.jobId, bytes: asBuffer(call.bytes), outputs: call.outputs, ...(onPreview ? { onPreview } : {}) }) };
     return { id: call.id, ok: true };
   } catch (err) {
     return { id: call.id, ok: false, error: toWire(err) };

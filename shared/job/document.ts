@@ -1,5 +1,5 @@
 import type { JobMessage } from '../../schemas/job.js';
-import type { JobError, JobState, JobStatus, OutputObject } from '../../schemas/status.js';
+import type { JobError, JobState, JobStatus, OutputObject, Quality } from '../../schemas/status.js';
 import { canMove, INITIAL_STATES } from './states.js';
 
 /**
@@ -56,25 +56,46 @@ export function toProcessing(doc: JobStatus, at: Date): JobStatus | undefined {
   return next && { ...next, attempts: doc.attempts + 1 };
 }
 
+/**
+ * The preview is written: a `processing` document carries it at once (processing ->
+ * processing, no new history entry, no new attempt), so a shop page shows the cut-out while
+ * the full-size outputs are still being encoded. Any other state is "no change": a job that
+ * already ended keeps its ending.
+ * @example store.update(id, (d) => withPreview(d, previewObject, now))
+ */
+export function withPreview(doc: JobStatus, preview: OutputObject, at: Date): JobStatus | undefined {
+  if (doc.state !== 'processing' || preview.kind !== 'preview') return undefined;
+  const others = (doc.outputs ?? []).filter((o) => o.kind !== 'preview');
+  return { ...doc, outputs: [...others, preview], updatedAt: at.toISOString() };
+}
+
 export interface SuccessDetails {
   outputs: OutputObject[];
   model: { id: string; sha256?: string; provider: string };
   timingsMs: Record<string, number>;
   cacheHit: boolean;
+  /** The pipeline's verdict on the cutout; absent from a worker or cache entry that has none. */
+  quality?: Quality;
 }
 
 export function toSucceeded(doc: JobStatus, details: SuccessDetails, at: Date): JobStatus | undefined {
   const next = move(doc, 'succeeded', at);
   if (!next) return undefined;
-  const { error: _dropped, ...rest } = next;
+  const { error: _dropped, quality: _old, ...rest } = next;
   const model = { id: details.model.id, provider: details.model.provider, ...(details.model.sha256 ? { sha256: details.model.sha256 } : {}) };
-  return { ...rest, outputs: details.outputs, model, timingsMs: roundTimings(details.timingsMs), cacheHit: details.cacheHit };
+  const quality = details.quality && { score: details.quality.score, flags: [...details.quality.flags] };
+  return { ...rest, outputs: details.outputs, model, timingsMs: roundTimings(details.timingsMs), cacheHit: details.cacheHit, ...(quality ? { quality } : {}) };
 }
 
-/** `attempts`: deliveries the failing writer counted (onDeadLetter's count), kept when higher. */
+/**
+ * `attempts`: deliveries the failing writer counted (onDeadLetter's count), kept when higher.
+ * A preview written before the failure is dropped: a failed job offers no outputs.
+ */
 export function toFailed(doc: JobStatus, error: JobError, at: Date, attempts?: number): JobStatus | undefined {
   const next = move(doc, 'failed', at);
-  return next && { ...next, error, ...(attempts === undefined ? {} : { attempts: Math.max(doc.attempts, attempts) }) };
+  if (!next) return undefined;
+  const { outputs: _dropped, ...rest } = next;
+  return { ...rest, error, ...(attempts === undefined ? {} : { attempts: Math.max(doc.attempts, attempts) }) };
 }
 
 /** The code onDeadLetter writes; the only failure a replay reopens. */

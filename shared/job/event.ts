@@ -18,9 +18,11 @@ export function completionDataFor(doc: JobStatus): CompletionData {
     outcome: doc.state,
     source: { bucket: doc.source.bucket, name: doc.source.name, ...(doc.source.generation ? { generation: doc.source.generation } : {}) },
     outputsRequested: doc.outputsRequested,
-    ...(doc.outputs ? { outputs: doc.outputs } : {}),
+    // Only an ending's outputs: a `failed` document never carries them (toFailed drops a preview).
+    ...(doc.outputs && doc.state === 'succeeded' ? { outputs: doc.outputs } : {}),
     ...(doc.error ? { error: doc.error } : {}),
     ...(doc.model ? { model: doc.model } : {}),
+    ...(doc.state === 'succeeded' && doc.quality ? { quality: doc.quality } : {}),
     ...(doc.clientRef === undefined ? {} : { clientRef: doc.clientRef }),
     completedAt: doc.updatedAt,
   };

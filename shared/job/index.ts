@@ -13,9 +13,11 @@
  *    - `rejected` (bad image), then publishes the completion event (`completionMessageFor`).
  * 3. The worker (gpu-worker/service/job-handler.ts) reads the message (`readJobMessage`) and
  *    claims the job: queued -> `processing` (`toProcessing`, compare-and-swap). A redelivery
- *    claims it again (processing -> processing, one more attempt).
+ *    claims it again (processing -> processing, one more attempt). As soon as the preview is
+ *    written the document carries it, still `processing` (`withPreview`), so a shop page can
+ *    show the cut-out while the full-size outputs are encoded.
  * 4. The worker ends it and publishes its completion event:
- *    - `succeeded` (`toSucceeded`), with the outputs;
+ *    - `succeeded` (`toSucceeded`), with the outputs and the quality verdict (score, flags);
  *    - `failed` (`toFailed`) for a permanent error, with its code.
  *    A retryable error is nacked instead: Pub/Sub redelivers, back to step 3.
  * 5. After the subscription's last attempt Pub/Sub dead-letters the message, and
@@ -52,6 +54,7 @@ export {
   toProcessing,
   toSucceeded,
   wasReopened,
+  withPreview,
   type NewStatusFields,
   type SuccessDetails,
 } from './document.js';

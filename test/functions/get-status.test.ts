@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getStatusHandler } from '../../functions/get-status.js';
 import { StatusResponse } from '../../schemas/status.js';
-import { newStatus } from '../../shared/job/index.js';
+import { newStatus, withPreview } from '../../shared/job/index.js';
 import { withState } from '../shared/job-fixtures.js';
 import { fakeRequest, fakeResponse, fakeWorld, type FakeWorld } from './fakes.js';
 
@@ -73,6 +73,25 @@ describe('getStatus', () => {
     world.clock.advance((TTL_S * 1000) / 2);
     const later = await get(world, handle, `/jobs/${JOB}`, { 'if-none-match': res.headers['etag'] ?? '' });
     assert.equal(later.statusCode, 200, 'a new window means fresh URLs, not a 304');
+  });
+
+  it('signs the preview while the job is still processing, and carries the quality once succeeded', async () => {
+    const { world, handle } = await setup();
+    const at = world.clock.now();
+    const preview = { kind: 'preview' as const, bucket: 'results-bkt', name: `jobs/${JOB}/preview.webp`, contentType: 'image/webp', size: 10, width: 768, height: 512 };
+    await world.statusStore.update(JOB, (d) => withState(d, 'processing', at));
+    const before = StatusResponse.parse((await get(world, handle, `/jobs/${JOB}`)).json());
+    assert.equal(before.downloads, undefined, 'no preview yet, nothing to sign');
+    await world.statusStore.update(JOB, (d) => withPreview(d, preview, at));
+    const early = StatusResponse.parse((await get(world, handle, `/jobs/${JOB}`)).json());
+    assert.equal(early.state, 'processing');
+    assert.deepEqual(Object.keys(early.downloads ?? {}), ['preview']);
+    assert.ok(world.objects.signed.some((s) => s.name === preview.name && s.method === 'GET'));
+    const quality = { score: 0.31, flags: ['uncertain_alpha'] };
+    await world.statusStore.update(JOB, (d) => withState(d, 'succeeded', at, { outputs: [preview], quality }));
+    const done = StatusResponse.parse((await get(world, handle, `/jobs/${JOB}`)).json());
+    assert.deepEqual(done.quality, quality);
+    assert.deepEqual(Object.keys(done.downloads ?? {}), ['preview']);
   });
 
   const badPaths: Array<{ path: string; status: number }> = [

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_ENTRY = 'gpu-worker/main.ts';
 // The production worker has no test hooks; with their variables set, the entry that injects them.
 const HOOKS_ENTRY = 'test/support/worker-entry.ts';
-const HOOK_VARIABLES = ['DEBUG_JOB_DELAY_MS', 'DEBUG_FAIL_CLIENT_REF'];
+const HOOK_VARIABLES = ['DEBUG_JOB_DELAY_MS', 'DEBUG_FAIL_CLIENT_REF', 'DEBUG_PREVIEW_HOLD_MS'];
 
 // Never leave a worker behind when the test runner or the demo exits; one listener for all.
 const LIVE = new Set<ChildProcess>();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JOB_STATES, type JobStatus } from '../../schemas/status.js';
+import { JOB_STATES, type JobStatus, type OutputObject } from '../../schemas/status.js';
 import { batchJobId } from '../../shared/ids.js';
 import {
   canMove,
@@ -17,7 +17,9 @@ import {
   toProcessing,
   toSucceeded,
   wasReopened,
+  withPreview,
 } from '../../shared/job/index.js';
+import { JobStatus as JobStatusSchema, CompletionData } from '../../schemas/index.js';
 import { jobIdOfStatusName, jobIdOfUploadName, statusObjectName, uploadObjectName } from '../../shared/paths.js';
 
 const JOB = '0123456789abcdef0123456789abcdef';
@@ -25,6 +27,9 @@ const T0 = new Date('2026-11-23T10:00:00.000Z');
 const T1 = new Date('2026-11-23T10:00:05.000Z');
 const source = { bucket: 'uploads', name: uploadObjectName(JOB), generation: '1764583200000000', md5Hash: 'bWQ1', contentType: 'image/jpeg' as const, size: 2048, width: 640, height: 480 };
 const error = { code: 'corrupt', message: 'x', retryable: false };
+const preview: OutputObject = { kind: 'preview', bucket: 'results', name: `jobs/${JOB}/preview.webp`, contentType: 'image/webp', size: 900, width: 768, height: 576 };
+const cutout: OutputObject = { kind: 'cutout', bucket: 'results', name: `jobs/${JOB}/cutout.png`, contentType: 'image/png', size: 9000, width: 640, height: 480 };
+const model = { id: 'm', provider: 'cpu' };
 
 function queued(): JobStatus {
   return newStatus({ jobId: JOB, state: 'queued', trigger: 'upload', source, outputsRequested: ['cutout', 'mask'], clientRef: 'order-7' }, T0);
@@ -78,6 +83,55 @@ describe('job: states and moves', () => {
     assert.equal(endingWriter({ state: 'failed', error: { ...error, code: 'dead_lettered' } }), 'functions');
     assert.equal(endingWriter({ state: 'failed', error: { ...error, code: 'invalid_message' } }), 'worker');
     assert.equal(endingWriter({ state: 'succeeded' }), 'worker');
+  });
+});
+
+describe('job: the preview and the quality verdict', () => {
+  it('a processing document carries the preview at once: same state, same attempts, no history entry', () => {
+    const claimed = toProcessing(queued(), T0)!;
+    const shown = withPreview(claimed, preview, T1)!;
+    assert.equal(shown.state, 'processing');
+    assert.equal(shown.attempts, claimed.attempts);
+    assert.deepEqual(shown.transitions, claimed.transitions);
+    assert.deepEqual(shown.outputs, [preview]);
+    assert.equal(shown.updatedAt, T1.toISOString());
+    JobStatusSchema.parse(shown);
+    // Written twice (a redelivery renders it again): still one preview.
+    assert.deepEqual(withPreview(shown, { ...preview, size: 901 }, T1)?.outputs?.map((o) => o.size), [901]);
+  });
+
+  it('a preview never touches a job that is not processing, and is not a full-size output', () => {
+    assert.equal(withPreview(queued(), preview, T1), undefined);
+    const done = toSucceeded(toProcessing(queued(), T0)!, { outputs: [cutout], model, timingsMs: {}, cacheHit: false }, T1)!;
+    assert.equal(withPreview(done, preview, T1), undefined);
+    assert.equal(withPreview(toProcessing(queued(), T0)!, cutout, T1), undefined);
+  });
+
+  it('a failure drops a preview written before it: a failed job offers no outputs', () => {
+    const failed = toFailed(withPreview(toProcessing(queued(), T0)!, preview, T1)!, error, T1)!;
+    assert.equal(failed.outputs, undefined);
+    assert.equal(completionDataFor(failed).outputs, undefined);
+  });
+
+  it('succeeded carries the quality verdict into the document and the completion event', () => {
+    const quality = { score: 0.42, flags: ['uncertain_alpha', 'subject_cut_by_frame'] };
+    const done = toSucceeded(withPreview(toProcessing(queued(), T0)!, preview, T1)!, { outputs: [cutout, preview], model, timingsMs: {}, cacheHit: false, quality }, T1)!;
+    assert.deepEqual(done.quality, quality);
+    assert.notEqual(done.quality?.flags, quality.flags, 'a copy, not the pipeline\'s array');
+    JobStatusSchema.parse(done);
+    const data = CompletionData.parse(completionDataFor(done));
+    assert.deepEqual(data.quality, quality);
+    assert.deepEqual(data.outputs?.map((o) => o.kind), ['cutout', 'preview']);
+    const without = toSucceeded(toProcessing(queued(), T0)!, { outputs: [cutout], model, timingsMs: {}, cacheHit: true }, T1)!;
+    assert.equal('quality' in without, false);
+    assert.equal('quality' in completionDataFor(without), false);
+  });
+
+  it('the schema refuses a score outside 0-1 and a flag that is not a code', () => {
+    const done = toSucceeded(toProcessing(queued(), T0)!, { outputs: [cutout], model, timingsMs: {}, cacheHit: false, quality: { score: 1, flags: [] } }, T1)!;
+    assert.equal(JobStatusSchema.safeParse({ ...done, quality: { score: 1.2, flags: [] } }).success, false);
+    assert.equal(JobStatusSchema.safeParse({ ...done, quality: { score: 0.5, flags: ['Not A Code'] } }).success, false);
+    assert.equal(JobStatusSchema.safeParse(done).success, true);
   });
 });
 

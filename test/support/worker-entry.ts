@@ -5,6 +5,8 @@
  *
  *   DEBUG_JOB_DELAY_MS      hold each job this long before working on it (SIGTERM / SIGKILL tests)
  *   DEBUG_FAIL_CLIENT_REF   a job with this clientRef fails with a retryable error on every attempt
+ *   DEBUG_PREVIEW_HOLD_MS   hold each job this long once its preview is in the status, before it
+ *                           ends (DEBUG_JOB_DELAY_MS holds it before the pipeline, so before the preview)
  */
 import { z } from 'zod';
 import { fields, loadConfigOrExit } from '../../shared/config.js';
@@ -14,9 +16,14 @@ import type { DebugHooks } from '../../gpu-worker/service/job-handler.js';
 const HookConfig = z.object({
   DEBUG_JOB_DELAY_MS: fields.int(0, 600_000).default(0),
   DEBUG_FAIL_CLIENT_REF: z.string().min(1).optional(),
+  DEBUG_PREVIEW_HOLD_MS: fields.int(0, 600_000).default(0),
 });
 
 // Parsed once, here, like any entry's configuration; a bad value exits 78 with the message.
 const cfg = loadConfigOrExit(HookConfig, process.env);
-const hooks: DebugHooks = { delayMs: cfg.DEBUG_JOB_DELAY_MS, ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}) };
+const hooks: DebugHooks = {
+  delayMs: cfg.DEBUG_JOB_DELAY_MS,
+  previewHoldMs: cfg.DEBUG_PREVIEW_HOLD_MS,
+  ...(cfg.DEBUG_FAIL_CLIENT_REF ? { failClientRef: cfg.DEBUG_FAIL_CLIENT_REF } : {}),
+};
 runAsProcess(() => runWorker(process.env, { hooks }));

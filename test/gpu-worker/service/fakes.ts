@@ -110,6 +110,10 @@ export class FakePipeline implements ImagePipeline {
   fail: Error | undefined;
   /** When set, process() waits for this before answering. */
   gate: Promise<void> | undefined;
+  /** When set, process() waits for this after handing over its preview (a job whose full-size encode is still running). */
+  afterPreview: Promise<void> | undefined;
+  /** The verdict process() answers with. */
+  quality: ProcessResult['quality'] = { score: 0.9, flags: [] };
   warmups = 0;
   /** When set, warmup() waits for this (and throws `warmupFail` if set). */
   warmupGate: Promise<void> | undefined;
@@ -121,11 +125,11 @@ export class FakePipeline implements ImagePipeline {
     if (this.gate) await this.gate;
     if (this.fail) throw this.fail;
     const digest = createHash('sha1').update(req.bytes).digest();
-    return {
-      outputs: req.outputs.map((kind) => ({ kind, data: Buffer.concat([Buffer.from(`${kind}:`), digest]), contentType: OUTPUT_FILES[kind].contentType, width: 40, height: 30 })),
-      timingsMs: { decode: 1, infer: 2, encode: 3 },
-      batchSize: 1,
-    };
+    const outputs = req.outputs.map((kind) => ({ kind, data: Buffer.concat([Buffer.from(`${kind}:`), digest]), contentType: OUTPUT_FILES[kind].contentType, width: 40, height: 30 }));
+    const preview = outputs.find((o) => o.kind === 'preview');
+    if (preview) req.onPreview?.({ ...preview, data: Buffer.from(preview.data) });
+    if (this.afterPreview) await this.afterPreview;
+    return { outputs, timingsMs: { decode: 1, infer: 2, encode: 3 }, batchSize: 1, ...(this.quality ? { quality: this.quality } : {}) };
   }
   async warmup(): Promise<void> {
     this.warmups++;

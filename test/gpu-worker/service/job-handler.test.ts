@@ -11,6 +11,8 @@ import type { ImagePipeline } from '../../../gpu-worker/pipeline/contract.js';
 import { CompletionPublisher } from '../../../gpu-worker/service/completion-publisher.js';
 import { createJobHandler, type DebugHooks } from '../../../gpu-worker/service/job-handler.js';
 import { OutputCache, ResultsWriter } from '../../../gpu-worker/service/outputs.js';
+import { NoSubjectError } from '../../../gpu-worker/pipeline/alpha/decide.js';
+import { shopperMessage } from '../../../shared/messages.js';
 import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, fakeStatusStore, jobMessage, silentLogger } from './fakes.js';
 
 const NOW = new Date('2026-11-23T18:00:01.000Z');
@@ -398,5 +400,83 @@ describe('job handler: one job from message to terminal status', () => {
     assert.equal(await h.handle(delivery(await h.submit(JOB_ID, Buffer.from('a'), { clientRef: 'always-fail' }))), 'nack');
     assert.equal(await h.handle(delivery(await h.submit(OTHER_JOB, Buffer.from('b')))), 'ack');
     assert.deepEqual(slept, [1500, 1500]);
+  });
+});
+
+describe('job handler: the early preview and the quality verdict', () => {
+  it('the preview is in the status while the job is still processing, written once, and kept among the succeeded outputs', async () => {
+    const h = harness({ cache: false });
+    const msg = await h.submit(JOB_ID, Buffer.from('photo'), { outputs: ['cutout', 'preview', 'mask'] });
+    let finish: () => void = () => {};
+    h.pipeline.afterPreview = new Promise<void>((r) => (finish = r));
+    const verdict = h.handle(delivery(msg));
+    // The pipeline is still "encoding" the full-size outputs: the status already shows the preview.
+    let early: JobStatus | undefined;
+    for (let i = 0; i < 100 && !early?.outputs; i++) {
+      await new Promise((r) => setImmediate(r));
+      early = await h.status();
+    }
+    assert.equal(early?.state, 'processing');
+    assert.deepEqual(early?.transitions.map((t) => t.state), ['queued', 'processing']);
+    assert.equal(early?.attempts, 1);
+    assert.deepEqual(early?.outputs?.map((o) => [o.kind, o.name, o.contentType]), [['preview', outputObjectName(JOB_ID, 'preview'), 'image/webp']]);
+    assert.deepEqual(h.store.writes.filter((w) => !w.endsWith('status.json')), [`${RESULTS}/${outputObjectName(JOB_ID, 'preview')}`], 'only the preview so far');
+    assert.deepEqual(h.events(), [], 'no event before the end');
+    finish();
+    assert.equal(await verdict, 'ack');
+    const done = await h.status();
+    assert.equal(done?.state, 'succeeded');
+    assert.deepEqual(done?.outputs?.map((o) => o.kind), ['cutout', 'preview', 'mask'], 'in the order asked for');
+    assert.deepEqual(done?.outputs?.find((o) => o.kind === 'preview'), early?.outputs?.[0]);
+    assert.equal(h.store.writes.filter((w) => w.endsWith('preview.webp')).length, 1, 'the preview is written once');
+    assert.equal(typeof done?.timingsMs?.['preview_shown'], 'number');
+    assert.deepEqual(h.events()[0]?.data.outputs, done?.outputs);
+  });
+
+  it('a job that asks for no preview gets no early write', async () => {
+    const h = harness({ cache: false });
+    await h.handle(delivery(await h.submit()));
+    assert.equal(h.pipeline.calls[0]?.onPreview, undefined);
+    assert.deepEqual((await h.status())?.outputs?.map((o) => o.kind), ['cutout', 'mask']);
+  });
+
+  it('the succeeded status and its event carry the quality verdict; a cache hit carries the entry\'s verdict', async () => {
+    const h = harness();
+    h.pipeline.quality = { score: 0.35, flags: ['uncertain_alpha', 'subject_cut_by_frame'] };
+    const bytes = Buffer.from('raccoon in leaves');
+    await h.handle(delivery(await h.submit(JOB_ID, bytes)));
+    const status = await h.status();
+    assert.deepEqual(status?.quality, { score: 0.35, flags: ['uncertain_alpha', 'subject_cut_by_frame'] });
+    assert.deepEqual(h.events()[0]?.data.quality, status?.quality);
+    await h.handle(delivery(await h.submit(OTHER_JOB, bytes)));
+    const hit = await h.status(OTHER_JOB);
+    assert.equal(hit?.cacheHit, true);
+    assert.equal(h.pipeline.calls.length, 1);
+    assert.deepEqual(hit?.quality, status?.quality);
+    assert.deepEqual(h.events()[1]?.data.quality, status?.quality);
+  });
+
+  it('a photo without a subject ends failed with code no_subject and the shopper\'s sentence', async () => {
+    const h = harness();
+    h.pipeline.fail = new NoSubjectError('subject area 0 of 64x64 map pixels');
+    assert.equal(await h.handle(delivery(await h.submit())), 'ack');
+    const status = await h.status();
+    assert.equal(status?.state, 'failed');
+    assert.equal(status?.error?.code, 'no_subject');
+    assert.equal(status?.error?.retryable, false);
+    assert.equal(status?.error?.message, shopperMessage('no_subject'));
+    assert.match(status?.error?.message ?? '', /pet/);
+    assert.match(status?.error?.detail ?? '', /subject area 0 of 64x64/);
+    assert.equal(status?.outputs, undefined);
+    assert.deepEqual(h.events()[0]?.data.error, status?.error);
+    assert.deepEqual(h.metrics.outcomes, ['failed']);
+  });
+
+  it('debug hook: a job is held once its preview is shown', async () => {
+    const slept: number[] = [];
+    const h = harness({ cache: false, hooks: { previewHoldMs: 700, sleep: async (ms) => void slept.push(ms) } });
+    assert.equal(await h.handle(delivery(await h.submit(JOB_ID, Buffer.from('a'), { outputs: ['preview'] }))), 'ack');
+    assert.deepEqual(slept, [700]);
+    assert.deepEqual((await h.status())?.outputs?.map((o) => o.kind), ['preview']);
   });
 });

@@ -25,6 +25,29 @@ describe('pipeline thread: the pipeline off the main thread', () => {
     assert.deepEqual(crashes, [], 'a requested close is not a crash');
   });
 
+  it('the preview crosses the thread ahead of the reply, and is in the result too', async () => {
+    const p = await startPipelineThread({ entry: ENTRY, config: {}, onCrash: () => undefined });
+    try {
+      const seen: string[] = [];
+      const r = await p.process({
+        jobId: 'j1',
+        bytes: Buffer.from('photo'),
+        outputs: ['cutout', 'preview'],
+        onPreview: (preview) => {
+          assert.ok(Buffer.isBuffer(preview.data));
+          seen.push(`${preview.kind}:${preview.data.length}`);
+        },
+      });
+      seen.push('result');
+      const inResult = r.outputs.find((o) => o.kind === 'preview');
+      assert.deepEqual(seen, [`preview:${inResult?.data.length}`, 'result']);
+      assert.ok(Buffer.isBuffer(inResult?.data), 'the copy sent early leaves the reply\'s bytes intact');
+      assert.deepEqual(r.quality, { score: 0.9, flags: [] });
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a permanent error keeps its code and stays permanent across the thread', async () => {
     const p = await startPipelineThread({ entry: ENTRY, config: {}, onCrash: () => undefined });
     try {
