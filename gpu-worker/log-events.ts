@@ -9,6 +9,8 @@ export const EVENTS = logEvents({
   job: ['processing', 'preview_shown', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight'],
   /** A job message the worker cannot read (service/invalid-message.ts). */
   message: ['unreadable', 'dead_lettered', 'not_recorded'],
+  /** A job message put back on the topic because its deliveries were lost, not failed (service/redelivery.ts). */
+  delivery: ['republished', 'republish_failed'],
   cache: ['incomplete', 'save_failed'],
   /** Loading, verifying and warming the model (model/, service/model-loader.ts, service/worker.ts). */
   model: [

@@ -100,6 +100,7 @@ export async function runWorker(env: Env, options: RunWorkerOptions = {}): Promi
       statusStore: createStatusStore(gcsDocObjects(storage.bucket(cfg.RESULTS_BUCKET))),
       completions: pubsubPublisher(pubsub, cfg.COMPLETIONS_TOPIC),
       deadLetters: pubsubPublisher(pubsub, cfg.DEAD_LETTER_TOPIC),
+      jobs: pubsubPublisher(pubsub, cfg.JOBS_TOPIC),
       subscribe: () =>
         pubsub.subscription(
           cfg.JOBS_SUBSCRIPTION,

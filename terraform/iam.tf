@@ -176,6 +176,16 @@ resource "google_pubsub_topic_iam_member" "worker_publishes_dead_letters" {
   member  = google_service_account.worker.member
 }
 
+# A job whose deliveries were lost to dead workers or broken streams (not failed) goes back
+# on the jobs topic as a fresh message, so lost deliveries cannot dead-letter it
+# (gpu-worker/service/redelivery.ts). The message is the one the worker received.
+resource "google_pubsub_topic_iam_member" "worker_republishes_jobs" {
+  project = var.project_id
+  topic   = google_pubsub_topic.jobs.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.worker.member
+}
+
 # Pull mode only: in push mode Pub/Sub delivers and the worker only answers.
 resource "google_pubsub_subscription_iam_member" "worker_pulls_jobs" {
   count = var.worker_mode == "pull" ? 1 : 0

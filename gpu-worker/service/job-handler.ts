@@ -14,6 +14,7 @@ import type { JobMetrics } from './metrics.js';
 import { cacheKey, type OutputCache, type ResultsWriter } from './outputs.js';
 import type { BlobStore, Delivery, TopicPublisher, Verdict } from './ports.js';
 import { readPinnedSource } from './source.js';
+import { republishIfDeliveriesLost } from './redelivery.js';
 import { EVENTS } from '../log-events.js';
 
 export interface DebugHooks {
@@ -37,6 +38,8 @@ export interface JobHandlerDeps {
   pipeline: () => ImagePipeline | undefined;
   completions: CompletionPublisher;
   deadLetters: TopicPublisher;
+  /** The jobs topic, to put back a job whose deliveries were lost (redelivery.ts); absent: never. */
+  jobs?: TopicPublisher;
   metrics: JobMetrics;
   maxDeliveryAttempts: number;
   now?: () => Date;
@@ -76,6 +79,8 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
       deps.metrics.jobFinished(verdict === 'ack' ? 'skipped' : 'retried');
       return verdict;
     }
+    // Deliveries lost to dead workers must not dead-letter a good job (redelivery.ts).
+    if (await republishIfDeliveriesLost(deps, msg, delivery, log)) return 'ack';
     const work = runJob(deps, msg, log, now).catch((err: unknown) => settleFailure(deps, msg, delivery, log, err, now));
     running.set(msg.jobId, work);
     try {

@@ -43,6 +43,8 @@ export interface WorkerAdapters {
   statusStore: StatusStore;
   completions: TopicPublisher;
   deadLetters: TopicPublisher;
+  /** The jobs topic: a job whose deliveries were lost goes back on it (redelivery.ts). */
+  jobs?: TopicPublisher;
   /** Opens the subscription (pull mode only), called once the model is ready. */
   subscribe?: () => SubscriptionLike;
   loadPipeline: () => Promise<ImagePipeline>;
@@ -79,6 +81,7 @@ export class Worker {
       pipeline: () => this.pipeline,
       completions: new CompletionPublisher(adapters.completions, settings.eventSource),
       deadLetters: adapters.deadLetters,
+      ...(adapters.jobs ? { jobs: adapters.jobs } : {}),
       metrics: this.metrics,
       maxDeliveryAttempts: settings.maxDeliveryAttempts,
       ...(settings.hooks ? { hooks: settings.hooks } : {}),
