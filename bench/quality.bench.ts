@@ -23,7 +23,7 @@ import { ISNET_GENERAL_1024 } from '../gpu-worker/model/presets.js';
 import type { ModelSpec } from '../gpu-worker/model/spec.js';
 import { decideAlpha, NoSubjectError } from '../gpu-worker/pipeline/alpha/decide.js';
 import { distanceTo } from '../gpu-worker/pipeline/alpha/distance.js';
-import { AlphaSpec, LEGACY_ALPHA } from '../gpu-worker/pipeline/alpha/options.js';
+import { AlphaSpec, LEGACY_ALPHA, SECOND_LOOK_GPU, withProviderDefaults } from '../gpu-worker/pipeline/alpha/options.js';
 import type { Quality } from '../gpu-worker/pipeline/alpha/quality.js';
 import type { RgbImage } from '../gpu-worker/pipeline/decode.js';
 import { inferBatch, type SaliencyMap } from '../gpu-worker/pipeline/infer.js';
@@ -90,8 +90,8 @@ const CROP_SHORT_SIDE = 512;
 const BAND_RADIUS = 3;
 /** The true interior and background are the truth eroded by this many pixels. */
 const ERODE = 8;
-/** The second look's threshold for set C's "on" column (subject area below this share of the frame). */
-const SECOND_LOOK_BELOW = 0.15;
+/** The second look's threshold for set C's "on" column (subject area below this share of the frame): the GPU default. */
+const SECOND_LOOK_BELOW = SECOND_LOOK_GPU;
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const MAPS = arg('maps');
@@ -101,7 +101,8 @@ const SKIPPED = { iou: 0, mae: 0, edge: 0, interior: 0, background: 0, trueEdge:
 /** `--sets=A,A12` runs only those sets; `--after='{"curveHigh":240}'` overrides AFTER's settings (for tuning). */
 const SETS = (arg('sets') ?? 'A,B,C,A12').split(',');
 const SPEC: ModelSpec = ISNET_GENERAL_1024;
-const AFTER: AlphaSpec = AlphaSpec.parse({ ...SPEC.alpha, ...(JSON.parse(arg('after') ?? '{}') as object) });
+/** As the pipeline runs on CPU: the second look off unless `--after` turns it on. */
+const AFTER: AlphaSpec = withProviderDefaults(AlphaSpec.parse({ ...SPEC.alpha, ...(JSON.parse(arg('after') ?? '{}') as object) }), 'cpu');
 /** Milliseconds of every second look taken (crop, preprocessing, inference). */
 const lookMs: number[] = [];
 const LOOK: AlphaSpec = AlphaSpec.parse({ ...AFTER, secondLookBelow: SECOND_LOOK_BELOW });

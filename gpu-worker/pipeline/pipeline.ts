@@ -11,6 +11,7 @@ import { inferBatch, type SaliencyMap } from './infer.js';
 import { normalizationTables, resizeForModel, toChwTensor } from './preprocess.js';
 import { renderingId, renderOutputs, renderPreview, type RenderStage } from './render.js';
 import { decideAlpha } from './alpha/decide.js';
+import { withProviderDefaults } from './alpha/options.js';
 
 export interface PipelineOptions {
   /** Images per inference run; forced to 1 when the model's batch is static. */
@@ -82,7 +83,9 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
     { maxBatchSize, maxWaitMs: maxBatchSize > 1 ? options.batchWaitMs : 0 },
   );
   const renders = new FifoGate(options.renderConcurrency || Math.max(1, Math.floor(availableParallelism() / 2)));
-  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, spec.alpha) };
+  // The alpha steps with the provider's defaults (the second look is on by default only on a GPU).
+  const alpha = withProviderDefaults(spec.alpha, model.provider);
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, alpha) };
   let closed = false;
 
   async function process(request: ProcessRequest): Promise<ProcessResult> {
@@ -111,10 +114,10 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
       mark = performance.now();
       stage = 'alpha';
       // The alpha at the map's size and the verdict (a second look at a small subject runs the model again).
-      const { prepared, secondLookMs } = await decideAlpha(image, result.map, spec, async (crop) => (await batcher.submit(crop)).result.map);
+      const { prepared, secondLookMs } = await decideAlpha(image, result.map, { ...spec, alpha }, async (crop) => (await batcher.submit(crop)).result.map);
       if (secondLookMs !== undefined) timingsMs['second_look'] = Math.round(secondLookMs * 10) / 10;
       lap('alpha', 'preview');
-      const base = { image, resized, map: result.map, output: spec.output, refine: options.refine, alpha: spec.alpha, prepared };
+      const base = { image, resized, map: result.map, output: spec.output, refine: options.refine, alpha, prepared };
       // The preview first, before waiting for a render slot: a shop page shows it while the
       // full-size outputs are encoded (the worker writes it as soon as onPreview hears of it).
       const preview = request.outputs.includes('preview') ? await renderPreview(base) : undefined;

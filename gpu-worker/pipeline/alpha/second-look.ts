@@ -23,7 +23,8 @@ const FEATHER = 8;
  * @example const crop = secondLookCrop(prepared.analysis, 4032, 3024, spec.alpha)
  */
 export function secondLookCrop(a: AlphaAnalysis, width: number, height: number, spec: Pick<AlphaSpec, 'secondLookBelow' | 'secondLookPad'>): Crop | undefined {
-  if (!a.box || spec.secondLookBelow <= 0 || a.subjectArea >= spec.secondLookBelow * a.width * a.height) return undefined;
+  const below = spec.secondLookBelow ?? 0;
+  if (!a.box || below <= 0 || a.subjectArea >= below * a.width * a.height) return undefined;
   const sx = width / a.width;
   const sy = height / a.height;
   const bw = (a.box.right - a.box.left) * sx;

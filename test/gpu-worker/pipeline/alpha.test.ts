@@ -8,7 +8,7 @@ import { distanceTo } from '../../../gpu-worker/pipeline/alpha/distance.js';
 import { edgeAwareAlpha } from '../../../gpu-worker/pipeline/alpha/edges.js';
 import { fillHoles } from '../../../gpu-worker/pipeline/alpha/holes.js';
 import { removeIslands } from '../../../gpu-worker/pipeline/alpha/islands.js';
-import { AlphaSpec, DEFAULT_ALPHA, LEGACY_ALPHA } from '../../../gpu-worker/pipeline/alpha/options.js';
+import { AlphaSpec, DEFAULT_ALPHA, LEGACY_ALPHA, SECOND_LOOK_GPU, withProviderDefaults } from '../../../gpu-worker/pipeline/alpha/options.js';
 import { mapPeak, prepareAlpha } from '../../../gpu-worker/pipeline/alpha/prepare.js';
 import { isNoSubject, qualityOf } from '../../../gpu-worker/pipeline/alpha/quality.js';
 import { mergeSecondLook, secondLookCrop } from '../../../gpu-worker/pipeline/alpha/second-look.js';
@@ -227,6 +227,11 @@ describe('second look', () => {
 });
 
 describe('alpha spec', () => {
+  it('the second look is on by default on a GPU provider only; a spec value wins', () => {
+    assert.equal(withProviderDefaults(DEFAULT_ALPHA, 'cuda').secondLookBelow, SECOND_LOOK_GPU);
+    assert.equal(withProviderDefaults(DEFAULT_ALPHA, 'cpu').secondLookBelow, 0);
+    assert.equal(withProviderDefaults(AlphaSpec.parse({ secondLookBelow: 0.05 }), 'cpu').secondLookBelow, 0.05);
+  });
   it('defaults parse; curveLow must be below curveHigh', () => {
     assert.equal(DEFAULT_ALPHA.decisive, true);
     assert.throws(() => AlphaSpec.parse({ curveLow: 200, curveHigh: 100 }), /curveLow must be below curveHigh/);
