@@ -1,4 +1,6 @@
-import { DEAD_LETTERED, deadLetteredByWorker, failedFromMessage, readJobMessage, toFailed } from '../shared/job/index.js';
+import { DEAD_LETTERED, deadLetteredByWorker, failedFromMessage, forGeneration, readJobMessage, toFailed } from '../shared/job/index.js';
+import { jobError } from '../shared/messages.js';
+import type { JobStatus } from '../schemas/status.js';
 import type { StoredStatus } from '../shared/status-store.js';
 import type { Deps } from './deps.js';
 import { PubSubPublishedEvent } from './events.js';
@@ -9,7 +11,7 @@ export interface DeadLetterSettings {
   completionsTopic: string;
 }
 
-export type DeadLetterOutcome = 'ignored' | 'failed' | 'already_terminal' | 'republished';
+export type DeadLetterOutcome = 'ignored' | 'failed' | 'already_terminal' | 'republished' | 'superseded';
 
 const DELIVERY_COUNT_ATTRIBUTE = 'CloudPubSubDeadLetterSourceDeliveryCount';
 
@@ -47,15 +49,18 @@ export function createDeadLetterHandler(deps: Deps, settings: DeadLetterSettings
     const attempts = Number(message.attributes?.[DELIVERY_COUNT_ATTRIBUTE] ?? '0') || 0;
     const log = baseLog.child({ jobId, messageId: message.messageId, deliveryCount: attempts });
     const now = deps.clock.now();
-    const error = {
-      code: DEAD_LETTERED,
-      message: `processing did not succeed after ${attempts || 'several'} delivery attempts; the job was dead-lettered`,
-      retryable: false,
-    };
+    // The shopper reads the sentence for the code; what happened, for operators, is the detail.
+    const error = jobError(DEAD_LETTERED, `processing did not succeed after ${attempts || 'several'} delivery attempts; the job was dead-lettered`, false);
 
     let stored: StoredStatus;
     let changed: boolean;
-    const updated = await deps.statusStore.update(jobId, (doc) => toFailed(doc, error, now, attempts));
+    const fail = (doc: JobStatus): JobStatus | undefined => toFailed(doc, error, now, attempts);
+    // A readable message acts for its generation only: a retried upload's newer generation owns the job.
+    const updated = await deps.statusStore.update(jobId, read.ok ? forGeneration(read.message.source.generation, fail) : fail);
+    if (updated && read.ok && updated.stored.doc.source.generation !== undefined && updated.stored.doc.source.generation !== read.message.source.generation) {
+      log.info({ event: EVENTS.deadletter.superseded, jobGeneration: updated.stored.doc.source.generation }, 'the job follows a newer upload of its source; this message is not its own');
+      return 'superseded';
+    }
     if (updated) {
       ({ stored, changed } = updated);
     } else if (read.ok) {

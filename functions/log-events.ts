@@ -14,7 +14,7 @@ export const EVENTS = logEvents({
   /** getStatus. */
   status: ['read_failed'],
   /** onDeadLetter, besides the job it fails. */
-  deadletter: ['invalid_event', 'worker_owned', 'unparseable', 'no_document', 'already_terminal', 'label_failed'],
+  deadletter: ['invalid_event', 'worker_owned', 'unparseable', 'no_document', 'already_terminal', 'superseded', 'label_failed'],
   /** Any handler, before or around the work: configuration and the HTTP layer. */
   config: ['invalid'],
   http: ['handler_crashed', 'refused_by_framework', 'unhandled_error'],

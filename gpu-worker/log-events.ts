@@ -6,9 +6,9 @@ import { logEvents } from '../shared/log-events.js';
  */
 export const EVENTS = logEvents({
   /** One job: its moves (processing, succeeded, failed) and what else happens to it here. */
-  job: ['processing', 'preview_shown', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight'],
-  /** A job message the worker cannot read (service/invalid-message.ts). */
-  message: ['unreadable', 'dead_lettered', 'not_recorded'],
+  job: ['processing', 'preview_shown', 'succeeded', 'failed', 'retry', 'failure_not_recorded', 'already_terminal', 'duplicate_in_flight', 'superseded'],
+  /** A job message the worker cannot read, or will not: its source is not what ingest wrote (service/invalid-message.ts). */
+  message: ['unreadable', 'foreign_source', 'dead_lettered', 'not_recorded'],
   /** A job message put back on the topic because its deliveries were lost, not failed (service/redelivery.ts). */
   delivery: ['republished', 'republish_failed'],
   cache: ['incomplete', 'save_failed'],

@@ -87,6 +87,7 @@ export async function runWorker(env: Env, options: RunWorkerOptions = {}): Promi
       mode: cfg.WORKER_MODE,
       port: cfg.PORT,
       resultsBucket: cfg.RESULTS_BUCKET,
+      uploadsBucket: cfg.UPLOADS_BUCKET,
       eventSource: cfg.EVENT_SOURCE,
       cacheEnabled: cfg.CACHE_ENABLED,
       shutdownGraceMs: cfg.SHUTDOWN_GRACE_MS,

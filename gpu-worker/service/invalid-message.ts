@@ -1,10 +1,14 @@
+import type { JobMessage } from '../../schemas/job.js';
+import type { JobStatus } from '../../schemas/status.js';
 import { deadLetterAttributes, toFailed } from '../../shared/job/index.js';
 import type { Logger } from '../../shared/logger.js';
+import { jobError } from '../../shared/messages.js';
 import { EVENTS } from '../log-events.js';
 import type { StatusStore } from '../../shared/status-store.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import type { JobMetrics } from './metrics.js';
 import type { Delivery, TopicPublisher, Verdict } from './ports.js';
+import { sourceUri } from './source.js';
 
 interface Deps {
   log: Logger;
@@ -23,12 +27,30 @@ interface Deps {
  * the worker's so onDeadLetter leaves it alone. Either way it is acked.
  */
 export async function recordInvalidMessage(deps: Deps, delivery: Delivery, read: { reason: string; jobId?: string }, now: () => Date): Promise<Verdict> {
+  const log = deps.log.child({ messageId: delivery.messageId, ...(read.jobId ? { jobId: read.jobId } : {}) });
+  log.error({ event: EVENTS.message.unreadable, reason: read.reason }, 'unreadable job message');
+  return record(deps, delivery, read, log, now);
+}
+
+/**
+ * A readable message whose source is not what ingest wrote (`foreignSource` in source.ts):
+ * never read, and recorded like an unreadable message. The job it names is failed only when
+ * its own document names that same source (the job itself is bad); a message that borrows
+ * a real job's id with another source goes to a person instead, and the job is left alone.
+ */
+export async function recordForeignSource(deps: Deps, delivery: Delivery, msg: JobMessage, reason: string, now: () => Date): Promise<Verdict> {
+  const log = deps.log.child({ messageId: delivery.messageId, jobId: msg.jobId });
+  const { bucket, name, generation } = msg.source;
+  log.error({ event: EVENTS.message.foreign_source, source: sourceUri(msg.source) }, reason);
+  const sameSource = (doc: JobStatus): boolean => doc.source.bucket === bucket && doc.source.name === name && doc.source.generation === generation;
+  return record(deps, delivery, { reason, jobId: msg.jobId }, log, now, sameSource);
+}
+
+async function record(deps: Deps, delivery: Delivery, read: { reason: string; jobId?: string }, log: Logger, now: () => Date, jobMayFail?: (doc: JobStatus) => boolean): Promise<Verdict> {
   const { reason, jobId } = read;
-  const log = deps.log.child({ messageId: delivery.messageId, ...(jobId ? { jobId } : {}) });
-  log.error({ event: EVENTS.message.unreadable, reason }, 'unreadable job message');
   let failed: boolean;
   try {
-    failed = jobId !== undefined && (await failNamedJob(deps, jobId, reason, now));
+    failed = jobId !== undefined && (await failNamedJob(deps, jobId, reason, now, jobMayFail));
     if (!failed) await deps.deadLetters.publishMessage({ data: delivery.data, attributes: deadLetterAttributes(delivery, reason) });
   } catch (err) {
     deps.metrics.jobFinished('retried');
@@ -45,13 +67,14 @@ export async function recordInvalidMessage(deps: Deps, delivery: Delivery, read:
  * True when the job ended (now, or on an earlier delivery of this message) as failed with
  * `invalid_message`; its event is announced again in case that delivery died before it did.
  */
-async function failNamedJob(deps: Deps, jobId: string, reason: string, now: () => Date): Promise<boolean> {
-  const error = { code: INVALID_MESSAGE, message: reason.slice(0, 2000), retryable: false };
-  const result = await deps.statusStore.update(jobId, (s) => toFailed(s, error, now()));
+async function failNamedJob(deps: Deps, jobId: string, reason: string, now: () => Date, jobMayFail: (doc: JobStatus) => boolean = () => true): Promise<boolean> {
+  // The shopper reads the sentence for the code; the reason, for support, is the detail.
+  const error = jobError(INVALID_MESSAGE, reason, false);
+  const result = await deps.statusStore.update(jobId, (s) => (jobMayFail(s) ? toFailed(s, error, now()) : undefined));
   const doc = result?.stored.doc;
   if (doc?.state !== 'failed' || doc.error?.code !== INVALID_MESSAGE) return false;
   await deps.completions.announce(doc);
   return true;
 }
 
-const INVALID_MESSAGE = 'invalid_message';
+const INVALID_MESSAGE = 'invalid_message' as const;

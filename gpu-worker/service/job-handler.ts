@@ -9,11 +9,11 @@ import { jobError } from '../../shared/messages.js';
 import type { StatusStore, UpdateResult } from '../../shared/status-store.js';
 import type { ImagePipeline, RenderedOutput } from '../pipeline/contract.js';
 import type { CompletionPublisher } from './completion-publisher.js';
-import { recordInvalidMessage } from './invalid-message.js';
+import { recordForeignSource, recordInvalidMessage } from './invalid-message.js';
 import type { JobMetrics } from './metrics.js';
 import { cacheKey, type OutputCache, type ResultsWriter } from './outputs.js';
 import type { BlobStore, Delivery, TopicPublisher, Verdict } from './ports.js';
-import { readPinnedSource } from './source.js';
+import { foreignSource, readPinnedSource, statusStoreForGeneration, SupersededMessage } from './source.js';
 import { republishIfDeliveriesLost } from './redelivery.js';
 import { EVENTS } from '../log-events.js';
 
@@ -42,6 +42,8 @@ export interface JobHandlerDeps {
   jobs?: TopicPublisher;
   metrics: JobMetrics;
   maxDeliveryAttempts: number;
+  /** The only bucket a job's source may be in (and only under uploads/ or batch/: see source.ts). */
+  uploadsBucket: string;
   now?: () => Date;
   hooks?: DebugHooks;
 }
@@ -59,13 +61,17 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
   /**
    * Jobs running in this process, by id. A second delivery of a job already running here (a
    * redelivery after a lease ran out, or a publisher's retry) shares that run's verdict
-   * instead of claiming the job again and repeating its inference.
+   * instead of claiming the job again and repeating its inference. A message for another
+   * generation of the job (a retried upload) waits for that run to end instead, so the two
+   * never write the job's outputs at once; one of them then finds itself superseded.
    */
-  const running = new Map<string, Promise<Verdict>>();
+  const running = new Map<string, { generation: string; work: Promise<Verdict> }>();
   return async (delivery) => {
     const parsed = readJobMessage(delivery.data);
     if (!parsed.ok) return recordInvalidMessage(deps, delivery, parsed, now);
     const msg = parsed.message;
+    const foreign = foreignSource(msg.source, deps.uploadsBucket);
+    if (foreign) return recordForeignSource(deps, delivery, msg, foreign, now);
     const log = deps.log.child({
       jobId: msg.jobId,
       messageId: delivery.messageId,
@@ -73,20 +79,23 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
       ...(msg.trace?.traceparent ? { traceparent: msg.trace.traceparent } : {}),
     });
     const same = running.get(msg.jobId);
-    if (same) {
+    if (same?.generation === msg.source.generation) {
       log.info({ event: EVENTS.job.duplicate_in_flight }, 'this job is already running here: answering with its verdict');
-      const verdict = await same;
+      const verdict = await same.work;
       deps.metrics.jobFinished(verdict === 'ack' ? 'skipped' : 'retried');
       return verdict;
     }
     // Deliveries lost to dead workers must not dead-letter a good job (redelivery.ts).
     if (await republishIfDeliveriesLost(deps, msg, delivery, log)) return 'ack';
-    const work = runJob(deps, msg, log, now).catch((err: unknown) => settleFailure(deps, msg, delivery, log, err, now));
-    running.set(msg.jobId, work);
+    // Every status write of this message's run is for its generation only (source.ts).
+    const own = { ...deps, statusStore: statusStoreForGeneration(deps.statusStore, msg.source.generation) };
+    const after = same ? same.work.then(() => undefined) : Promise.resolve();
+    const work = after.then(() => runJob(own, msg, log, now)).catch((err: unknown) => settleFailure(own, msg, delivery, log, err, now));
+    running.set(msg.jobId, { generation: msg.source.generation, work });
     try {
       return await work;
     } finally {
-      running.delete(msg.jobId);
+      if (running.get(msg.jobId)?.work === work) running.delete(msg.jobId);
     }
   };
 }
@@ -111,7 +120,7 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   // The reads a job needs (its original, the cache manifest) start with the claim instead of
   // after it: they change nothing, and round trips one after another are on every job's
   // latency. A job found already done only wastes a download; errors wait for their await.
-  const download = background(timed('download', () => readPinnedSource(deps.store, msg.source)));
+  const download = background(timed('download', () => readPinnedSource(deps.store, msg, deps.uploadsBucket)));
   const model = pipeline.model;
   const cache = deps.cache;
   // The message carries the md5 of the pinned generation: the lookup need not wait for the bytes.
@@ -223,6 +232,7 @@ async function finishAlreadyDone(deps: JobHandlerDeps, status: JobStatus, log: L
 }
 
 async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: Delivery, log: Logger, err: unknown, now: () => Date): Promise<Verdict> {
+  if (err instanceof SupersededMessage) return superseded(deps, log, err);
   const c = classify(err);
   if (c.retryable) {
     deps.metrics.jobFinished('retried');
@@ -237,6 +247,7 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
     const final = await updateStatus(deps.statusStore, msg.jobId, (s) => toFailed(s, error, now()));
     await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   } catch (recordErr) {
+    if (recordErr instanceof SupersededMessage) return superseded(deps, log, recordErr);
     // Not recorded, so not done: a redelivery records it (or the dead-letter handler does).
     deps.metrics.jobFinished('retried');
     log.warn({ event: EVENTS.job.failure_not_recorded, code: c.code, err: recordErr }, 'could not record a permanent failure; Pub/Sub will redeliver');
@@ -244,6 +255,16 @@ async function settleFailure(deps: JobHandlerDeps, msg: JobMessage, delivery: De
   }
   deps.metrics.jobFinished('failed');
   log.warn({ event: EVENTS.job.failed, code: c.code, err }, `job failed permanently: ${c.code}`);
+  return 'ack';
+}
+
+/**
+ * A newer PUT of the upload took the job over: that generation's message owns it, so this
+ * one is acked without a claim, an ending or an event (see shared/job/generations.ts).
+ */
+function superseded(deps: JobHandlerDeps, log: Logger, err: SupersededMessage): Verdict {
+  deps.metrics.jobFinished('skipped');
+  log.info({ event: EVENTS.job.superseded, reason: err.message }, 'a newer upload of this job owns it: acked without work');
   return 'ack';
 }
 

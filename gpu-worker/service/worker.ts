@@ -24,6 +24,8 @@ export interface WorkerSettings {
   /** Host to bind; undefined means all interfaces. */
   host?: string;
   resultsBucket: string;
+  /** Jobs read their originals from here only (job-handler.ts). */
+  uploadsBucket: string;
   eventSource: string;
   cacheEnabled: boolean;
   shutdownGraceMs: number;
@@ -84,6 +86,7 @@ export class Worker {
       ...(adapters.jobs ? { jobs: adapters.jobs } : {}),
       metrics: this.metrics,
       maxDeliveryAttempts: settings.maxDeliveryAttempts,
+      uploadsBucket: settings.uploadsBucket,
       ...(settings.hooks ? { hooks: settings.hooks } : {}),
     });
     this.dispatcher = new Dispatcher(handler, (n) => this.metrics.inFlight.set(n), settings.maxConcurrentJobs);

@@ -226,10 +226,11 @@ describe('end to end through localcloud', { timeout: 600_000 }, () => {
   it('the stuck-job sweep publishes again a job whose message went missing, and the job finishes', async () => {
     const worker = await stack.startWorker({ JOBS_SUBSCRIPTION: await stack.newJobsSubscription() });
     await worker.waitReady();
-    // A job as if its finalize had created the document 2 h ago and every publish had failed:
-    // the original sits outside uploads/ and batch/, so no trigger runs for it.
+    // A job as if its finalize had created the document 2 h ago and every publish had failed.
+    // The original is a batch drop (the worker reads nothing else): its trigger starts a job of
+    // its own, under the id derived from its generation, and never touches this one.
     const bytes = await photo('opencv-butterfly.jpg');
-    const file = stack.storage.bucket(stack.cloud.uploadsBucket).file(`elsewhere/${Date.now()}.jpg`);
+    const file = stack.storage.bucket(stack.cloud.uploadsBucket).file(`batch/stuck-sweep/${Date.now()}.jpg`);
     await file.save(bytes, { resumable: false, contentType: 'image/jpeg' });
     const jobId = randomBytes(16).toString('hex');
     const { width, height } = await sharp(bytes).metadata();

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createDeadLetterHandler } from '../../functions/dead-letter.js';
 import { fromPubSubMessage } from '../../shared/completion.js';
-import { jobMessageFor, newStatus } from '../../shared/job/index.js';
+import { jobMessageFor, newStatus, toNewerSource } from '../../shared/job/index.js';
+import { shopperMessage } from '../../shared/messages.js';
 import { withState } from '../shared/job-fixtures.js';
 import type { JobStatus } from '../../schemas/status.js';
 import { fakeWorld } from './fakes.js';
@@ -56,7 +57,8 @@ describe('onDeadLetter', () => {
       assert.equal(await handle(deadLetterEvent(jobMessageFor(queuedDoc(world.clock.now())))), 'failed');
       const stored = await world.statusStore.get(JOB);
       assert.equal(stored?.doc.state, 'failed');
-      assert.deepEqual(stored?.doc.error, { code: 'dead_lettered', message: 'processing did not succeed after 5 delivery attempts; the job was dead-lettered', retryable: false });
+      // The shopper's sentence as the message; what happened, for operators, as the detail.
+      assert.deepEqual(stored?.doc.error, { code: 'dead_lettered', message: shopperMessage('dead_lettered'), detail: 'processing did not succeed after 5 delivery attempts; the job was dead-lettered', retryable: false });
       assert.equal(stored?.doc.attempts, 5);
       assert.equal(stored?.doc.transitions.at(-1)?.at, world.clock.now().toISOString());
       const [sent] = world.publisher.sent;
@@ -66,6 +68,20 @@ describe('onDeadLetter', () => {
       assert.equal(ce.data.clientRef, 'ord-1');
     });
   }
+
+  it("a dead-lettered message of a superseded generation (a retried upload) leaves the job, now on the newer one, alone", async () => {
+    const { world, handle } = setup();
+    const older = queuedDoc(world.clock.now());
+    await world.statusStore.create(older);
+    const newer = { ...older, source: { ...older.source, generation: '456' } };
+    await world.statusStore.update(JOB, (d) => toNewerSource(d, newer, world.clock.now()));
+    const before = await world.statusStore.get(JOB);
+    assert.equal(await handle(deadLetterEvent(jobMessageFor(older))), 'superseded');
+    assert.equal((await world.statusStore.get(JOB))?.generation, before?.generation);
+    assert.equal(world.publisher.sent.length, 0);
+    // The newer generation's own dead letter still fails it.
+    assert.equal(await handle(deadLetterEvent(jobMessageFor(newer))), 'failed');
+  });
 
   it('is idempotent: a redelivery changes and publishes nothing', async () => {
     const { world, handle } = setup();

@@ -12,7 +12,7 @@ import { fromPubSubMessage } from '../../shared/completion.js';
 import { deadLetterAttributes, jobMessageFor, newStatus } from '../../shared/job/index.js';
 import { createStatusStore, type DocObjects } from '../../shared/status-store.js';
 import { FakeDocObjects, fakeWorld } from '../functions/fakes.js';
-import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, delivery, jobMessage, silentLogger } from '../gpu-worker/service/fakes.js';
+import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, jobMessage, silentLogger } from '../gpu-worker/service/fakes.js';
 
 /** Every store operation first waits 0-3 turns of the event loop, chosen by a seeded generator. */
 function jittery(objects: DocObjects, seed: number): DocObjects {
@@ -54,6 +54,7 @@ function system(seed: number) {
     deadLetters: deadLetterTopic,
     metrics: new RecordingMetrics(),
     maxDeliveryAttempts: 5,
+    uploadsBucket: UPLOADS,
   });
   /** Completion events from both deployables, as [id, source]. */
   const events = (): string[][] =>

@@ -88,6 +88,7 @@ function harness(withJobs = true) {
       ...(withJobs ? { jobs } : {}),
       metrics: new RecordingMetrics(),
       maxDeliveryAttempts: 5,
+      uploadsBucket: UPLOADS,
       now: () => NOW,
     }),
     async submit(): Promise<JobMessage> {

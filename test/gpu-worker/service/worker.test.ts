@@ -18,7 +18,7 @@ describe('Worker: jobs at once', () => {
     let open: () => void = () => {};
     pipeline.gate = new Promise<void>((r) => (open = r));
     const worker = new Worker(
-      { mode: 'push', port: 0, host: '127.0.0.1', resultsBucket: RESULTS, eventSource: '//test', cacheEnabled: false, shutdownGraceMs: 1000, maxDeliveryAttempts: 5, maxConcurrentJobs: 2, warmupBeforeReady: false },
+      { mode: 'push', port: 0, host: '127.0.0.1', resultsBucket: RESULTS, uploadsBucket: 'uploads-bkt', eventSource: '//test', cacheEnabled: false, shutdownGraceMs: 1000, maxDeliveryAttempts: 5, maxConcurrentJobs: 2, warmupBeforeReady: false },
       { store, statusStore: fakeStatusStore().store, completions: new FakePublisher(), deadLetters: new FakePublisher(), loadPipeline: async () => pipeline, isFatalLoadError: () => true },
       silentLogger(),
     );
