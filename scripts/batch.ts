@@ -22,7 +22,8 @@ import type { JobStatus } from '../schemas/status.js';
 import { BaseConfig, fields, parseConfig, ConfigError, storageOptions, type Env } from '../shared/config.js';
 import { batchJobId } from '../shared/ids.js';
 import { BATCH_PREFIX } from '../shared/paths.js';
-import { createStatusStore, gcsDocObjects, isTerminal } from '../shared/status-store.js';
+import { isTerminal } from '../shared/job/index.js';
+import { createStatusStore, gcsDocObjects } from '../shared/status-store.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' };
 const USAGE = 'usage: batch <images or folders...> [--name NAME] [--timeout SECONDS] [--concurrency N]';

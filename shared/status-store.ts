@@ -141,9 +141,6 @@ function encode(doc: JobStatus): Buffer {
   return Buffer.from(`${JSON.stringify(doc)}\n`);
 }
 
-// scripts/batch.ts still imports isTerminal from here; its home is shared/job.
-export { isTerminal } from './job/states.js';
-
 function statOf(metadata: { generation?: unknown; metageneration?: unknown; metadata?: unknown }): DocStat {
   const labels: Record<string, string> = {};
   if (metadata.metadata && typeof metadata.metadata === 'object') {
