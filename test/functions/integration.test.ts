@@ -234,7 +234,9 @@ describe('functions through localcloud', { skip: existsSync(HARNESS) ? false : '
       { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"contentType": ' }, status: 400 },
       { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'nonsense' }, status: 415 },
       { url: '/uploads', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentType: 'image/heic', contentLength: 5 }) }, status: 400 },
-      { url: '/uploads', init: { method: 'GET' }, status: 405 },
+      // GET /uploads answers the upload limits (the browser client's config call); other verbs are refused.
+      { url: '/uploads', init: { method: 'DELETE' }, status: 405 },
+      { url: '/uploads', init: { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }, status: 405 },
     ];
     for (const c of cases) {
       const res = await fetch(new URL(c.url, fns['createUpload']!.url), c.init);
