@@ -407,12 +407,56 @@ async function bundleSection(): Promise<void> {
   }
 }
 
+/**
+ * Issue 16 item 5, `--only=preview` (or the whole bench): the preview comes first. Tiny
+ * model, 2.5 MP photos, every output (cutout, mask, bw, preview): PUT end -> the status
+ * carries the preview (the worker's `job.preview_shown` line, logged as the status write
+ * returns, same machine clock) and PUT end -> completion event, one at a time and 4 at a time.
+ */
+async function previewSection(): Promise<void> {
+  const stack = await Stack.start({ logLevel: 'info', workerEnv: { CACHE_ENABLED: 'false', WORKER_CONCURRENCY: String(CONCURRENT) }, tinyModel: { size: 64 } });
+  try {
+    const worker = stack.worker;
+    if (!worker) throw new Error('no worker');
+    await worker.waitReady();
+    const run = async (concurrent: number, rounds: number, seed: number): Promise<{ preview: number[]; event: number[] }> => {
+      const preview: number[] = [];
+      const event: number[] = [];
+      let n = seed;
+      for (let r = 0; r < rounds; r++) {
+        const inputs = await Promise.all(Array.from({ length: concurrent }, () => photo25(n++)));
+        await Promise.all(
+          inputs.map(async (bytes) => {
+            const up = await uploadLikeABrowser(stack.functions.createUpload.url, bytes, 'image/jpeg', { outputs: ['cutout', 'mask', 'bw', 'preview'] });
+            const ev = await stack.completions.waitFor(up.jobId, 120_000);
+            if (ev.event.data.outcome !== 'succeeded') throw new Error(`job ${up.jobId} ${ev.event.data.outcome}`);
+            const [shown] = await worker.waitForLog('job.preview_shown', (e) => e['jobId'] === up.jobId, 1, 5_000);
+            preview.push(Date.parse(String(shown?.['time'])) - up.putDoneAt);
+            event.push(ev.receivedAt - up.putDoneAt);
+          }),
+        );
+      }
+      return { preview, event };
+    };
+    await run(CONCURRENT, 1, 20_000); // warm every process and connection
+    const one = await run(1, ROUNDS * 2, 21_000);
+    row(`preview: PUT end -> preview in the status, one at a time, p50 / p99 (${one.preview.length} jobs, tiny, 2.5 MP)`, `${pct(one.preview, 50).toFixed(0)} / ${pct(one.preview, 99).toFixed(0)} ms`, 'p50 <= 300 ms');
+    row('preview: PUT end -> completion event, one at a time, p50 / p99', `${pct(one.event, 50).toFixed(0)} / ${pct(one.event, 99).toFixed(0)} ms`);
+    const four = await run(CONCURRENT, ROUNDS, 22_000);
+    row(`preview: PUT end -> preview in the status, ${CONCURRENT} at a time, p50 / p99 (${four.preview.length} jobs)`, `${pct(four.preview, 50).toFixed(0)} / ${pct(four.preview, 99).toFixed(0)} ms`);
+    row(`preview: PUT end -> completion event, ${CONCURRENT} at a time, p50 / p99`, `${pct(four.event, 50).toFixed(0)} / ${pct(four.event, 99).toFixed(0)} ms`);
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const only = args.get('only');
   if (!only || only === 'tiny') await tinySection();
   if (!only || only === 'isnet') await isnetSection();
   if (!only || only === 'bundle') await bundleSection();
+  if (!only || only === 'preview') await previewSection();
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 8];
   console.log(`\nworker bench: ${availableParallelism()} cores, CPU provider, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`${'measure'.padEnd(w[0] ?? 0)} | ${'value'.padEnd(w[1] ?? 0)} | aim`);
