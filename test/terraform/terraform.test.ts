@@ -229,12 +229,16 @@ describe('terraform: access', () => {
     assert.equal(ack['member'], '${local.pubsub_agent}');
   });
 
-  it('lets the worker publish to each topic it publishes to: completions, and dead letters for unreadable messages', () => {
+  it('lets the worker publish to each topic it publishes to: completions, dead letters for unreadable messages, jobs whose deliveries were lost', () => {
     const topics = resourcesOfType(model, 'google_pubsub_topic_iam_member')
       .filter(([, b]) => b['member'] === '${google_service_account.worker.member}')
       .map(([, b]) => `${String(b['topic'])} ${String(b['role'])}`)
       .sort();
-    assert.deepEqual(topics, ['${google_pubsub_topic.completions.name} roles/pubsub.publisher', '${google_pubsub_topic.dead_letter.name} roles/pubsub.publisher']);
+    assert.deepEqual(topics, [
+      '${google_pubsub_topic.completions.name} roles/pubsub.publisher',
+      '${google_pubsub_topic.dead_letter.name} roles/pubsub.publisher',
+      '${google_pubsub_topic.jobs.name} roles/pubsub.publisher',
+    ]);
   });
 
   it('lets fulfilment systems pull their subscription and read job outputs, and nothing more', () => {
