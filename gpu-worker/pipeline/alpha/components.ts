@@ -31,6 +31,8 @@ export function labelComponents(width: number, height: number, mask: Uint8Array,
     }
     return a;
   };
+  /** The label so far (0: none yet) joined with a neighbour's label `m` (0: not in the set). */
+  const join = (l: number, m: number): number => (m === 0 ? l : l === 0 ? find(m) : m === l ? l : union(l, m));
   const union = (a: number, b: number): number => {
     const ra = find(a);
     const rb = find(b);
@@ -42,21 +44,19 @@ export function labelComponents(width: number, height: number, mask: Uint8Array,
     parent[ra] = rb;
     return rb;
   };
-  // Neighbours already visited: left, up, and for eight-connectivity up-left and up-right.
-  const offsets = eight ? [1, width, width + 1, width - 1] : [1, width];
+  // Neighbours already visited: left, up, and for eight-connectivity up-left and up-right;
+  // listed per pixel without an offsets array (this loop runs three times per map).
   for (let y = 0, i = 0; y < height; y++) {
     for (let x = 0; x < width; x++, i++) {
       if (mask[i] === 0) continue;
       let l = 0;
-      for (let k = 0; k < offsets.length; k++) {
-        // Skip neighbours outside the image: left of column 0, above row 0, right of the last column.
-        if ((k === 0 || k === 2) && x === 0) continue;
-        if (k > 0 && y === 0) continue;
-        if (k === 3 && x === width - 1) continue;
-        const m = labels[i - offsets[k]!]!;
-        if (m === 0) continue;
-        if (l === 0) l = find(m);
-        else if (m !== l) l = union(l, m);
+      if (x > 0) l = join(l, labels[i - 1]!);
+      if (y > 0) {
+        l = join(l, labels[i - width]!);
+        if (eight) {
+          if (x > 0) l = join(l, labels[i - width - 1]!);
+          if (x < width - 1) l = join(l, labels[i - width + 1]!);
+        }
       }
       if (l === 0) {
         if (next === parent.length) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bandColours } from '../../../gpu-worker/pipeline/alpha/colour.js';
+import { bandColours, hasSoft } from '../../../gpu-worker/pipeline/alpha/colour.js';
 import { labelComponents } from '../../../gpu-worker/pipeline/alpha/components.js';
 import { responseCurve } from '../../../gpu-worker/pipeline/alpha/curve.js';
 import { decisiveAlpha } from '../../../gpu-worker/pipeline/alpha/decisive.js';
@@ -174,6 +174,31 @@ describe('bandColours', () => {
         continue;
       }
       for (let c = 0; c < 3; c++) assert.ok(Math.abs(rgba[i * 4 + c]! - F[c]!) <= 2, `pixel ${i} channel ${c}: ${rgba[i * 4 + c]} vs ${F[c]}`);
+    }
+  });
+});
+
+describe('hasSoft (read a word at a time where aligned)', () => {
+  it('finds one soft pixel at every position of every tile, aligned or not, and none in opaque or clear tiles', () => {
+    const W = 23;
+    const H = 5;
+    // A view at an odd byte offset: no word reads at all; offset 0: words where rows align.
+    for (const offset of [0, 1]) {
+      const backing = new Uint8Array(W * H + offset);
+      const alpha = backing.subarray(offset);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) alpha[y * W + x] = (x + y) % 2 ? 255 : 0;
+      assert.equal(hasSoft(alpha, W, 0, 0, W, H), false);
+      for (let i = 0; i < W * H; i++) {
+        const keep = alpha[i]!;
+        alpha[i] = 128;
+        const x = i % W;
+        const y = Math.floor(i / W);
+        assert.equal(hasSoft(alpha, W, 0, 0, W, H), true, `soft pixel ${x},${y} (offset ${offset})`);
+        assert.equal(hasSoft(alpha, W, x, y, x + 1, y + 1), true);
+        // A tile beside it (same rows, columns after it) does not see it.
+        assert.equal(hasSoft(alpha, W, x + 1, 0, W, H), false);
+        alpha[i] = keep;
+      }
     }
   });
 });
