@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { createServiceAccountKey, startStorageEmulator, type ServiceAccountKey, type StorageEmulator, type StorageEmulatorOptions } from './index.js';
 
@@ -47,6 +48,40 @@ export async function startHarness(extra: Partial<StorageEmulatorOptions> = {}):
       await emu.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Starts a harness in the enclosing describe's `before` and closes it in its `after`, so each
+ * suite does not repeat that setup. The returned object reads through to the started harness;
+ * touching it outside a test (before the hook ran) throws instead of handing out undefined.
+ */
+export function useHarness(extra: Partial<StorageEmulatorOptions> = {}): Harness {
+  let started: Harness | undefined;
+  before(async () => {
+    started = await startHarness(extra);
+  });
+  after(async () => {
+    await started?.close();
+  });
+  const current = (): Harness => {
+    if (!started) throw new Error('storage harness used before its before() hook ran');
+    return started;
+  };
+  return {
+    get emu() {
+      return current().emu;
+    },
+    get storage() {
+      return current().storage;
+    },
+    get key() {
+      return current().key;
+    },
+    get dataDir() {
+      return current().dataDir;
+    },
+    close: () => current().close(),
   };
 }
 

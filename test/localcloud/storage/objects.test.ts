@@ -1,18 +1,12 @@
 // Spec item 10 and the rest of the JSON API: preconditions (412), generations and
 // metagenerations, list with prefix/delimiter/paging, copy, rewrite, delete, buckets.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
-import { BUCKET, PROJECT_ID, startHarness, statusOf, type Harness } from './harness.js';
+import { BUCKET, PROJECT_ID, useHarness, statusOf } from './harness.js';
 
 describe('storage emulator: objects, preconditions, listing through @google-cloud/storage', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h.close();
-  });
+  const h = useHarness();
 
   it('ifGenerationMatch=0 creates once, then 412 on the existing object (resumable and multipart)', async () => {
     const file = h.storage.bucket(BUCKET).file('create-only.txt');

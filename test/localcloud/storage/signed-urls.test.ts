@@ -1,21 +1,15 @@
 // Spec item 11: V4 signed URLs made by the official client (`getSignedUrl`), used the way a
 // browser uses them (fetch with the signed headers, CORS preflight first).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BROWSER_ORIGIN, BUCKET, startHarness, testBytes, type Harness } from './harness.js';
+import { BROWSER_ORIGIN, BUCKET, useHarness, testBytes } from './harness.js';
 
 const CONTENT_TYPE = 'image/png';
 const RANGE = '0,1000';
 
 describe('storage emulator: V4 signed URLs and CORS', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h.close();
-  });
+  const h = useHarness();
 
   async function signedPutUrl(name: string, expiresInMs = 15 * 60_000): Promise<string> {
     const [url] = await h.storage

@@ -3,17 +3,11 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { BUCKET, startHarness, testBytes, type Harness } from './harness.js';
+import { describe, it } from 'node:test';
+import { BUCKET, useHarness, testBytes } from './harness.js';
 
 describe('storage emulator: uploads and downloads through @google-cloud/storage', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h.close();
-  });
+  const h = useHarness();
 
   const cases = [
     { name: 'resumable (default)', options: {}, size: 300_000 },
