@@ -2,13 +2,13 @@
 // export lines are pure, and the real process prints the env and stops cleanly on SIGTERM,
 // and warns when an upload's finalize event has no function to go to.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Storage } from '@google-cloud/storage';
+import { parseExports, spawnTsx } from '../support/spawned.js';
 import { cliOptions, formatExports } from './cli.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -59,66 +59,44 @@ describe('cli helpers', () => {
 });
 
 describe('cli process', () => {
+  const startCli = (dataDir: string) => spawnTsx([CLI], { env: { ...process.env, LOCALCLOUD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+
   it('prints export lines, stays up, and exits 0 on SIGTERM with the emulators gone', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'localcloud-cli-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI], {
-      env: { ...process.env, LOCALCLOUD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const cli = startCli(dataDir);
     try {
-      const deadline = Date.now() + 60_000;
-      while (!stdout.includes('JOBS_SUBSCRIPTION') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-      const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
-      assert.equal(env['JOBS_SUBSCRIPTION'], 'jobs-worker', `stdout:\n${stdout}\nstderr:\n${stderr}`);
+      await cli.until(() => cli.stdout.includes('JOBS_SUBSCRIPTION'), 'no export lines');
+      const env = parseExports(cli.stdout);
+      assert.equal(env['JOBS_SUBSCRIPTION'], 'jobs-worker', `stdout:\n${cli.stdout}\nstderr:\n${cli.stderr}`);
       assert.equal((await fetch(`http://${env['PUBSUB_EMULATOR_HOST']}/`)).ok, true);
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0, cli.stderr);
       await assert.rejects(fetch(`http://${env['PUBSUB_EMULATOR_HOST']}/`), 'Pub/Sub emulator stopped');
       await assert.rejects(fetch(`${env['STORAGE_EMULATOR_HOST']}/b`), 'storage emulator stopped');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
   it('says on stderr, naming `make up`, that an upload has no function subscribed to its finalize event', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'localcloud-cli-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI], {
-      env: { ...process.env, LOCALCLOUD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const until = async (done: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 60_000;
-      while (!done()) {
-        if (Date.now() > deadline || child.exitCode !== null) assert.fail(`${what}; stdout:\n${stdout}\nstderr:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const cli = startCli(dataDir);
     try {
-      await until(() => stdout.includes('JOBS_SUBSCRIPTION'), 'no export lines');
-      assert.match(stderr, /the emulators only.*`make up` starts the whole system/);
-      const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]));
+      await cli.until(() => cli.stdout.includes('JOBS_SUBSCRIPTION'), 'no export lines');
+      assert.match(cli.stderr, /the emulators only.*`make up` starts the whole system/);
+      const env = parseExports(cli.stdout);
       const storage = new Storage({ projectId: env['GOOGLE_CLOUD_PROJECT']!, apiEndpoint: env['STORAGE_EMULATOR_HOST']! });
       await storage.bucket(env['UPLOADS_BUCKET']!).file('batch/x/cat.jpg').save(Buffer.from('not even an image'), { resumable: false });
-      await until(() => stderr.includes('batch/x/cat.jpg'), 'no warning for the upload');
-      const line = stderr.split('\n').find((l) => l.includes('batch/x/cat.jpg')) ?? '';
+      await cli.until(() => cli.stderr.includes('batch/x/cat.jpg'), 'no warning for the upload');
+      const line = cli.stderr.split('\n').find((l) => l.includes('batch/x/cat.jpg')) ?? '';
       assert.match(line, new RegExp(`gs://${env['UPLOADS_BUCKET']}/batch/x/cat\\.jpg was uploaded, but no function is subscribed to its finalize event`));
       assert.match(line, /`make up`/);
       assert.match(line, /LOCALCLOUD_STORAGE_FUNCTION_URL/);
-      assert.doesNotMatch(stdout, /no function/, 'the warning stays off stdout');
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
+      assert.doesNotMatch(cli.stdout, /no function/, 'the warning stays off stdout');
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0, cli.stderr);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -2,7 +2,7 @@
 // export lines on stdout; with them, scripts/batch.ts processes two photos with a progress line
 // each; the page server answers on its own origin; SIGINT stops everything, leaving no process.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseUpArgs, UpUsageError } from '../../scripts/up.js';
+import { parseExports, spawnTsx } from '../support/spawned.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PHOTOS = ['test/fixtures/photos/skimage-chelsea-cat.png', 'test/fixtures/photos/opencv-chicky_512.png'];
@@ -67,29 +68,18 @@ describe('up: the whole system until SIGINT', () => {
     const dir = await mkdtemp(join(tmpdir(), 'up-test-'));
     await mkdir(join(dir, 'web', 'shop'), { recursive: true });
     await writeFile(join(dir, 'web', 'shop', 'index.html'), '<!doctype html><title>shop</title>');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/up.ts', '--tiny', '--quiet', '--web', join(dir, 'web')], {
-      cwd: ROOT,
-      env: { ...process.env, LOCALCLOUD_DATA_DIR: join(dir, 'data') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const up = spawnTsx(['scripts/up.ts', '--tiny', '--quiet', '--web', join(dir, 'web')], { cwd: ROOT, env: { ...process.env, LOCALCLOUD_DATA_DIR: join(dir, 'data') } });
+    const { child } = up;
     let tree: number[] = [];
     try {
-      const deadline = Date.now() + 180_000;
-      while (!stderr.includes('Ctrl-C stops everything')) {
-        if (Date.now() > deadline || child.exitCode !== null) assert.fail(`up did not come up; stdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await up.until(() => up.stderr.includes('Ctrl-C stops everything'), 'up did not come up', 180_000, 200);
+      const stdout = up.stdout;
       const lines = stdout.split('\n').filter(Boolean);
       for (const line of lines) assert.match(line, /^export \w+='[^']*'$/, 'stdout carries nothing but export lines');
-      const env = Object.fromEntries(lines.map((l) => /^export (\w+)='([^']*)'$/.exec(l)!).map((m) => [m[1]!, m[2]!]));
+      const env = parseExports(stdout);
       for (const key of ['GOOGLE_CLOUD_PROJECT', 'UPLOADS_BUCKET', 'RESULTS_BUCKET', 'STORAGE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'GOOGLE_APPLICATION_CREDENTIALS', 'CREATE_UPLOAD_URL', 'GET_STATUS_URL', 'WEB_URL']) assert.ok(env[key], `${key} exported`);
       assert.equal(readFileSync(join(dir, 'data', 'env.sh'), 'utf8'), stdout, 'the same exports in DATA_DIR/env.sh');
-      assert.match(stderr, new RegExp(`open ${env['WEB_URL']!.replace(/[.]/g, '\\.')} in a browser`));
+      assert.match(up.stderr, new RegExp(`open ${env['WEB_URL']!.replace(/[.]/g, '\\.')} in a browser`));
 
       // The page on its own origin, with the API's addresses and a CORS allowlist naming it.
       const web = new URL(env['WEB_URL']!);
@@ -114,7 +104,7 @@ describe('up: the whole system until SIGINT', () => {
       tree = descendants(child.pid!);
       assert.ok(tree.length >= 6, `emulators, functions and worker run under up (${tree.length} processes)`);
       child.kill('SIGINT');
-      assert.equal(await exited, 0, stderr.slice(-4000));
+      assert.equal(await up.exited, 0, up.stderr.slice(-4000));
       // The sh watchdogs notice within a second; give them two.
       await new Promise((r) => setTimeout(r, 2_000));
       assert.deepEqual(tree.filter(alive), [], 'no process left behind');
