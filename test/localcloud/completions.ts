@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { CompletionEvent } from '../../schemas/completion.js';
 import { fromPubSubMessage } from '../../shared/completion.js';
+import { waitUntil } from './wait-until.js';
 
 export interface ReceivedEvent {
   event: CompletionEvent;
@@ -43,24 +44,7 @@ export class CompletionListener {
 
   /** The first event for the job (receivedAt is when this process saw it). */
   waitFor(jobId: string, timeoutMs = 120_000): Promise<ReceivedEvent> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.forJob(jobId)[0];
-        if (!found) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no completion event for job ${jobId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return waitUntil(this.waiters, () => this.forJob(jobId)[0], timeoutMs, () => `no completion event for job ${jobId} within ${timeoutMs} ms`);
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import { createLogger } from '../../shared/logger.js';
 import { messagePublishedEvent, notificationBucket, storageFinalizedEvent, type HttpCloudEvent } from './cloudevents.js';
 import { DEFAULT_RETRY, deliver, type AttemptResult, type Outcome, type RetrySettings } from './delivery.js';
+import { waitUntil } from './wait-until.js';
 
 export interface EventarcBridgeOptions {
   pubsub: PubSub;
@@ -101,23 +102,7 @@ export class EventarcBridge {
 
   /** Resolves with the records once `predicate` holds for them; rejects after `timeoutMs`. */
   waitForDeliveries(predicate: (records: readonly DeliveryRecord[]) => boolean, timeoutMs = 30_000): Promise<readonly DeliveryRecord[]> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate(this.records)) return;
-        cleanup();
-        resolve(this.deliveries());
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for deliveries; have ${JSON.stringify(this.records.map(summary))}`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return waitUntil(this.waiters, () => (predicate(this.records) ? this.deliveries() : undefined), timeoutMs, () => `timed out after ${timeoutMs} ms waiting for deliveries; have ${JSON.stringify(this.records.map(summary))}`);
   }
 
   /** Abort retries (their messages are nacked), close every stream. Idempotent. */
