@@ -7,52 +7,26 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { JobMessage } from '../../../schemas/job.js';
-import type { JobStatus } from '../../../schemas/status.js';
-import { fromPubSubMessage } from '../../../shared/completion.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { batchJobId } from '../../../shared/ids.js';
 import { newStatus, queuedFromMessage, toNewerSource } from '../../../shared/job/index.js';
 import { shopperMessage } from '../../../shared/messages.js';
 import { outputObjectName } from '../../../shared/paths.js';
-import { CompletionPublisher } from '../../../gpu-worker/service/completion-publisher.js';
-import { createJobHandler } from '../../../gpu-worker/service/job-handler.js';
-import { ResultsWriter } from '../../../gpu-worker/service/outputs.js';
 import { captureLogger } from '../../functions/fakes.js';
-import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, fakeStatusStore, jobMessage } from './fakes.js';
+import { JOB_ID, RESULTS, UPLOADS, delivery, jobMessage } from './fakes.js';
+import { jobHandlerOverFakes } from './job-handler-harness.js';
 
 const NOW = new Date('2026-11-23T18:00:01.000Z');
 const T0 = new Date('2026-11-23T18:00:00.000Z');
 const NAME = `uploads/${JOB_ID}/original`;
 
 function harness() {
-  const store = new FakeBlobStore();
-  const { store: statuses } = fakeStatusStore();
-  const completions = new FakePublisher();
-  const deadLetters = new FakePublisher();
-  const pipeline = new FakePipeline();
-  const metrics = new RecordingMetrics();
   const { logger, lines } = captureLogger();
-  const h = {
-    store,
-    statuses,
-    completions,
-    deadLetters,
-    pipeline,
-    metrics,
+  const h = jobHandlerOverFakes({ log: logger, cache: false });
+  const { store, statuses } = h;
+  return {
+    ...h,
     lines,
-    handle: createJobHandler({
-      log: logger,
-      statusStore: statuses,
-      store,
-      results: new ResultsWriter(store, RESULTS),
-      pipeline: () => pipeline,
-      completions: new CompletionPublisher(completions, '//petcutout/test-worker'),
-      deadLetters,
-      metrics,
-      maxDeliveryAttempts: 5,
-      uploadsBucket: UPLOADS,
-      now: () => NOW,
-    }),
     /** A PUT of the upload (replacing the earlier one) and its message, as finalize would publish it. */
     put(bytes: Buffer, name = NAME, jobId = JOB_ID): JobMessage {
       const generation = store.put(UPLOADS, name, bytes, 'image/jpeg');
@@ -67,17 +41,10 @@ function harness() {
       const moved = await statuses.update(msg.jobId, (d) => toNewerSource(d, queuedFromMessage(msg, NOW), NOW));
       assert.equal(moved?.changed, true, 'the job followed the newer generation');
     },
-    async status(jobId = JOB_ID): Promise<JobStatus | undefined> {
-      return (await statuses.get(jobId))?.doc;
-    },
-    events() {
-      return completions.messages.map((m) => fromPubSubMessage(m));
-    },
     logged(event: string) {
       return lines.filter((l) => l['event'] === event);
     },
   };
-  return h;
 }
 
 const digestOf = (bytes: Buffer) => createHash('sha1').update(bytes).digest();

@@ -3,67 +3,30 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { JobMessage } from '../../../schemas/job.js';
 import type { JobStatus } from '../../../schemas/status.js';
-import { fromPubSubMessage } from '../../../shared/completion.js';
 import { PermanentError, RetryableError } from '../../../shared/errors.js';
 import { queuedFromMessage, toFailed, toSucceeded } from '../../../shared/job/index.js';
 import { outputObjectName } from '../../../shared/paths.js';
-import type { ImagePipeline } from '../../../gpu-worker/pipeline/contract.js';
-import { CompletionPublisher } from '../../../gpu-worker/service/completion-publisher.js';
-import { createJobHandler, type DebugHooks } from '../../../gpu-worker/service/job-handler.js';
-import { OutputCache, ResultsWriter } from '../../../gpu-worker/service/outputs.js';
+import type { DebugHooks } from '../../../gpu-worker/service/job-handler.js';
 import { NoSubjectError } from '../../../gpu-worker/pipeline/alpha/decide.js';
 import { shopperMessage } from '../../../shared/messages.js';
-import { FakeBlobStore, FakePipeline, FakePublisher, JOB_ID, RESULTS, RecordingMetrics, UPLOADS, delivery, fakeStatusStore, jobMessage, silentLogger } from './fakes.js';
+import { JOB_ID, RESULTS, UPLOADS, delivery, jobMessage } from './fakes.js';
+import { jobHandlerOverFakes } from './job-handler-harness.js';
 
 const NOW = new Date('2026-11-23T18:00:01.000Z');
 const OTHER_JOB = 'fedcba9876543210fedcba9876543210';
 
 function harness(options: { cache?: boolean; hooks?: DebugHooks } = {}) {
-  const store = new FakeBlobStore();
-  const { store: statuses } = fakeStatusStore();
-  const completions = new FakePublisher();
-  const deadLetters = new FakePublisher();
-  const pipeline = new FakePipeline();
-  const metrics = new RecordingMetrics();
-  const model: { loaded: ImagePipeline | undefined } = { loaded: pipeline };
-  const h = {
-    store,
-    statuses,
-    completions,
-    deadLetters,
-    pipeline,
-    metrics,
-    model,
-    handle: createJobHandler({
-      log: silentLogger(),
-      statusStore: statuses,
-      store,
-      results: new ResultsWriter(store, RESULTS),
-      ...(options.cache === false ? {} : { cache: new OutputCache(store, RESULTS) }),
-      pipeline: () => model.loaded,
-      completions: new CompletionPublisher(completions, '//petcutout/test-worker'),
-      deadLetters,
-      metrics,
-      maxDeliveryAttempts: 5,
-      uploadsBucket: UPLOADS,
-      now: () => NOW,
-      ...(options.hooks ? { hooks: options.hooks } : {}),
-    }),
+  const h = jobHandlerOverFakes(options);
+  return {
+    ...h,
     /** Uploads an original and queues its job the way the ingest function does. */
     async submit(jobId = JOB_ID, bytes = Buffer.from('photo-bytes'), extra: Partial<JobMessage> = {}): Promise<JobMessage> {
-      const generation = store.put(UPLOADS, `uploads/${jobId}/original`, bytes, 'image/jpeg');
+      const generation = h.store.put(UPLOADS, `uploads/${jobId}/original`, bytes, 'image/jpeg');
       const msg = jobMessage({ jobId, generation, ...extra });
-      await statuses.create(queuedFromMessage(msg, new Date('2026-11-23T18:00:00.000Z')));
+      await h.statuses.create(queuedFromMessage(msg, new Date('2026-11-23T18:00:00.000Z')));
       return msg;
     },
-    async status(jobId = JOB_ID): Promise<JobStatus | undefined> {
-      return (await statuses.get(jobId))?.doc;
-    },
-    events() {
-      return completions.messages.map((m) => fromPubSubMessage(m));
-    },
   };
-  return h;
 }
 
 describe('job handler: one job from message to terminal status', () => {
