@@ -29,7 +29,7 @@ export function buildFunctions(config: FunctionsConfig, deps: Deps): Functions {
       publicBaseUrl: config.PUBLIC_BASE_URL,
       trustedProxyHops: config.TRUSTED_PROXY_HOPS,
     }),
-    getStatus: getStatusHandler(deps, { resultsBucket: config.RESULTS_BUCKET, downloadUrlTtlSeconds: config.DOWNLOAD_URL_TTL_SECONDS, allowedOrigins: origins }),
+    getStatus: getStatusHandler(deps, { uploadsBucket: config.UPLOADS_BUCKET, resultsBucket: config.RESULTS_BUCKET, downloadUrlTtlSeconds: config.DOWNLOAD_URL_TTL_SECONDS, allowedOrigins: origins }),
     onObjectFinalized: createFinalizeHandler(deps, {
       uploadsBucket: config.UPLOADS_BUCKET,
       jobsTopic: config.JOBS_TOPIC,

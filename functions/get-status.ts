@@ -1,12 +1,16 @@
-import { StatusResponse } from '../schemas/status.js';
+import { StatusReceived, StatusResponse } from '../schemas/status.js';
+import { SCHEMA_VERSION } from '../schemas/common.js';
 import { parseOrThrow } from '../schemas/parse.js';
 import { isJobId } from '../shared/ids.js';
+import { uploadObjectName } from '../shared/paths.js';
 import type { Deps } from './deps.js';
 import type { HttpHandler } from './create-upload.js';
 import { applyCors, header, sendError, sendJson, type CorsPolicy } from './http.js';
 import { EVENTS } from './log-events.js';
 
 export interface GetStatusSettings {
+  /** Where browsers PUT their photos: a job whose upload is there but has no document yet is `received`. */
+  uploadsBucket: string;
   resultsBucket: string;
   downloadUrlTtlSeconds: number;
   allowedOrigins: readonly string[];
@@ -19,15 +23,28 @@ const JOB_PATH = /(?:^|\/)jobs\/([^/]*)\/?$/;
  * `GET /jobs/{jobId}`: the status document, plus signed download URLs for its outputs: the
  * preview while the job is still `processing`, every output once it succeeded.
  *
+ * Between the end of the browser's PUT and onObjectFinalized creating the document (Storage's
+ * event takes a moment) there is no document: if the upload is there, the answer is 202
+ * `received` with Retry-After, so a page polling right after its PUT sees progress, not a
+ * 404 (which browsers log as an error). 404 is left for a job that has neither.
+ *
  * The ETag is the document's generation plus a time window of half the download URLs'
  * lifetime. URLs are minted per window, so a 304 never leaves a client holding URLs with
  * less than half their lifetime left; the window costs a queued job's poller one extra 200
  * per window. The generation is compared before the document is downloaded.
  */
 export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'clock' | 'logger'>, settings: GetStatusSettings): HttpHandler {
-  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'HEAD', 'OPTIONS'], requestHeaders: ['If-None-Match'], exposedHeaders: ['ETag'] };
+  const cors: CorsPolicy = { allowedOrigins: settings.allowedOrigins, methods: ['GET', 'HEAD', 'OPTIONS'], requestHeaders: ['If-None-Match'], exposedHeaders: ['ETag', 'Retry-After'] };
   const windowMs = (settings.downloadUrlTtlSeconds * 1000) / 2;
   const log = deps.logger.child({ handler: 'getStatus' });
+
+  /** No document: 202 while the upload waits for its finalize event, 404 when there is no upload either. */
+  const answerWithoutDocument = async (res: Parameters<HttpHandler>[1], jobId: string): Promise<void> => {
+    const upload = await deps.objects.liveGeneration(settings.uploadsBucket, uploadObjectName(jobId));
+    if (upload === undefined) return sendError(res, 404, 'not_found', `no job ${jobId}`);
+    res.set('Retry-After', '1');
+    sendJson(res, 202, parseOrThrow(StatusReceived, 'StatusReceived', { schemaVersion: SCHEMA_VERSION, jobId, state: 'received', message: RECEIVED_MESSAGE }));
+  };
 
   return async (req, res) => {
     if (applyCors(req, res, cors)) return;
@@ -46,14 +63,14 @@ export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'c
     const window = Math.floor(deps.clock.now().getTime() / windowMs);
     try {
       const head = await deps.statusStore.head(jobId);
-      if (!head) return sendError(res, 404, 'not_found', `no job ${jobId}`);
+      if (!head) return await answerWithoutDocument(res, jobId);
       const inm = header(req, 'if-none-match');
       if (inm !== undefined && etagMatches(inm, etagFor(head.generation, window))) {
         res.set('ETag', etagFor(head.generation, window));
         return void res.status(304).end();
       }
       const stored = await deps.statusStore.get(jobId);
-      if (!stored) return sendError(res, 404, 'not_found', `no job ${jobId}`);
+      if (!stored) return await answerWithoutDocument(res, jobId);
       const { doc } = stored;
       let downloads: StatusResponse['downloads'];
       // A processing job's outputs are its preview alone, written before the full-size ones.
@@ -75,6 +92,9 @@ export function getStatusHandler(deps: Pick<Deps, 'statusStore' | 'objects' | 'c
     }
   };
 }
+
+/** What a shop may show while the upload waits for validation. */
+const RECEIVED_MESSAGE = 'The photo has arrived and is being checked.';
 
 function etagFor(generation: string, window: number): string {
   return `"${generation}.${window}"`;

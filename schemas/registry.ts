@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CompletionEvent } from './completion.js';
 import { JobMessage } from './job.js';
-import { JobStatus, StatusResponse } from './status.js';
+import { JobStatus, StatusReceived, StatusResponse } from './status.js';
 import { UploadLimits, UploadRequest, UploadTicket } from './upload.js';
 
 /** Every contract that gets a checked-in JSON Schema, by file stem. */
@@ -12,6 +12,7 @@ export const CONTRACTS = {
   'job-message': JobMessage,
   'job-status': JobStatus,
   'status-response': StatusResponse,
+  'status-received': StatusReceived,
   'completion-event': CompletionEvent,
 } as const satisfies Record<string, z.ZodType>;
 export type ContractName = keyof typeof CONTRACTS;

@@ -77,6 +77,17 @@ export const JobStatus = z
 export type JobStatus = z.infer<typeof JobStatus>;
 
 /**
+ * What getStatus answers, with 202, for a job whose upload has arrived but whose status
+ * document does not exist yet: Storage's finalize event has not reached onObjectFinalized,
+ * which validates the photo and creates the document moments later. Not a job state: no
+ * document, event or message ever carries `received`; a client keeps polling.
+ */
+export const StatusReceived = z
+  .object({ schemaVersion, jobId, state: z.literal('received'), message: z.string() })
+  .strict();
+export type StatusReceived = z.infer<typeof StatusReceived>;
+
+/**
  * What getStatus answers: the document plus short-lived download URLs for its outputs (the
  * preview while `processing`, everything once `succeeded`).
  */

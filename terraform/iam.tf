@@ -88,6 +88,14 @@ resource "google_storage_bucket_iam_member" "get_status_reads_results" {
   member = google_service_account.get_status.member
 }
 
+# Reads an upload's metadata (storage.objects.get, no listing): a job whose photo has arrived
+# but whose status document does not exist yet is answered 202 `received`, not 404.
+resource "google_storage_bucket_iam_member" "get_status_sees_uploads" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.legacyObjectReader"
+  member = google_service_account.get_status.member
+}
+
 resource "google_service_account_iam_member" "get_status_signs_as_itself" {
   service_account_id = google_service_account.get_status.name
   role               = "roles/iam.serviceAccountTokenCreator"

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getStatusHandler } from '../../functions/get-status.js';
-import { StatusResponse } from '../../schemas/status.js';
+import { StatusReceived, StatusResponse } from '../../schemas/status.js';
 import { newStatus, withPreview } from '../../shared/job/index.js';
 import { withState } from '../shared/job-fixtures.js';
 import { fakeRequest, fakeResponse, fakeWorld, type FakeWorld } from './fakes.js';
@@ -23,7 +23,7 @@ async function setup(state: 'queued' | 'succeeded' = 'queued') {
     });
   }
   await world.statusStore.create(doc);
-  return { world, handle: getStatusHandler(world.deps, { resultsBucket: 'results-bkt', downloadUrlTtlSeconds: TTL_S, allowedOrigins: [ORIGIN] }) };
+  return { world, handle: getStatusHandler(world.deps, { uploadsBucket: 'uploads-bkt', resultsBucket: 'results-bkt', downloadUrlTtlSeconds: TTL_S, allowedOrigins: [ORIGIN] }) };
 }
 
 async function get(world: FakeWorld, handle: ReturnType<typeof getStatusHandler>, path: string, headers: Record<string, string> = {}) {
@@ -130,6 +130,29 @@ describe('getStatus', () => {
     await handle(fakeRequest({ method: 'OPTIONS', path: `/jobs/${JOB}`, headers: { origin: ORIGIN } }), pre);
     assert.equal(pre.statusCode, 204);
     assert.match(pre.headers['access-control-allow-headers'] ?? '', /If-None-Match/);
+  });
+
+  it('answers 202 received, not 404, while an upload waits for its finalize event, then the document', async () => {
+    const { world, handle } = await setup();
+    const early = 'aabbccddeeff00112233445566778899';
+    world.objects.put('uploads-bkt', `uploads/${early}/original`, Buffer.from('jpeg'), '1700000000000001');
+    const res = await get(world, handle, `/jobs/${early}`);
+    assert.equal(res.statusCode, 202);
+    assert.deepEqual(StatusReceived.parse(res.json()), { schemaVersion: 1, jobId: early, state: 'received', message: 'The photo has arrived and is being checked.' });
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.headers['etag'], undefined, 'no ETag: nothing to revalidate until the document exists');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.match(res.headers['access-control-expose-headers'] ?? '', /Retry-After/);
+    // An upload for another job does not make this one received.
+    assert.equal((await get(world, handle, `/jobs/ffffffffffffffffffffffffffffffff`)).statusCode, 404);
+    // A 404 is also what an upload in the results bucket, or under another name, gets.
+    world.objects.put('results-bkt', `uploads/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/original`, Buffer.from('jpeg'), '1');
+    assert.equal((await get(world, handle, `/jobs/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee`)).statusCode, 404);
+    // The uploads bucket unreadable: 503 to retry, as for the document itself.
+    world.objects.failReads = Object.assign(new Error('503'), { code: 503 });
+    const down = await get(world, handle, `/jobs/${early}`);
+    assert.equal(down.statusCode, 503);
+    assert.equal(down.headers['retry-after'], '2');
   });
 
   it('answers 503, not 500, when storage fails', async () => {

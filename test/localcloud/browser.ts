@@ -34,7 +34,8 @@ export async function uploadLikeABrowser(
 
 export async function getStatus(getStatusUrl: string, jobId: string): Promise<StatusResponse | undefined> {
   const res = await fetch(new URL(`jobs/${jobId}`, getStatusUrl));
-  if (res.status === 404) return undefined;
+  // 202 received: the upload is there, its status document not yet; 404: neither.
+  if (res.status === 202 || res.status === 404) return undefined;
   if (!res.ok) throw new Error(`getStatus answered ${res.status}: ${await res.text()}`);
   return StatusResponse.parse(await res.json());
 }

@@ -256,6 +256,14 @@ describe('terraform: access', () => {
     assert.ok(outputObjectName('0'.repeat(32), 'cutout').startsWith(JOBS_PREFIX));
   });
 
+  it('lets getStatus see an upload (for its 202 received) without listing or writing the uploads bucket', () => {
+    const sees = resource(model, 'google_storage_bucket_iam_member', 'get_status_sees_uploads');
+    assert.equal(sees['bucket'], '${google_storage_bucket.uploads.name}');
+    assert.equal(sees['member'], '${google_service_account.get_status.member}');
+    // objects.get alone: objectViewer would add listing every shopper's upload.
+    assert.equal(sees['role'], 'roles/storage.legacyObjectReader');
+  });
+
   it('lets the Cloud Storage service agent publish events for the storage trigger', () => {
     const b = resource(model, 'google_project_iam_member', 'gcs_agent_publishes_events');
     assert.equal(b['role'], 'roles/pubsub.publisher');

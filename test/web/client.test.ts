@@ -336,6 +336,19 @@ describe('browser client: following a job', () => {
     assert.equal(err.retryable, true);
   });
 
+  it('keeps polling through 202 received (Retry-After honoured, no onStatus), and a check that never starts ends as timeout', async () => {
+    const received = () => response(202, { schemaVersion: 1, jobId: 'j', state: 'received', message: 'The photo has arrived and is being checked.' }, { 'Retry-After': '1' });
+    const { job, sleeps } = await uploaded({ status: [received, received, () => response(200, status('succeeded', { outputs: [] }), { ETag: '"1.0"' })] });
+    const events: string[] = [];
+    await job.result({ onStatus: (s) => events.push(s.state) });
+    assert.deepEqual(events, ['succeeded'], 'received is not a job state: the page hears of the job once it exists');
+    assert.deepEqual(sleeps, [1000, 1000]);
+    const never = await uploaded({ status: Array.from({ length: 200 }, () => received) });
+    const err = await rejection(never.job.result());
+    assert.equal(err.code, 'timeout');
+    assert.equal(err.retryable, true);
+  });
+
   it('a status that never appears ends as not_found, a job that never ends as timeout', async () => {
     const never = await uploaded({ status: Array.from({ length: 200 }, () => () => response(404, { error: { code: 'not_found', message: 'no job' } })) });
     assert.equal((await rejection(never.job.result())).code, 'not_found');

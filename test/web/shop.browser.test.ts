@@ -66,16 +66,12 @@ async function recordNetwork(page: Page): Promise<{ requests: Map<string, SeenRe
   return { requests, session };
 }
 
-// A job's status exists once Storage has told the pipeline about the upload, moments after the
-// PUT: the client's first polls may get 404 (it keeps polling), which Chromium logs as an error.
-const STATUS_NOT_YET = /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/jobs\/[0-9a-f]{32}\)$/;
-
-/** Console errors and uncaught exceptions, but for the early 404s of a status not created yet. */
+/** Console errors and uncaught exceptions, all of them: a status not created yet is a 202, not a 404. */
 function collectConsoleErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (m) => {
     const line = `${m.text()} (${m.location().url})`;
-    if (m.type() === 'error' && !STATUS_NOT_YET.test(line)) errors.push(line);
+    if (m.type() === 'error') errors.push(line);
   });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
   return errors;

@@ -473,8 +473,12 @@ export const createCutoutClient = (config) => {
         if (TERMINAL.has(status.state)) return settle(jobId, status);
       } else if (answer.status === 304) {
         // Unchanged.
+      } else if (answer.status === 202 && !seen) {
+        // `received`: the photo is in Storage, its check has not started yet (moments).
+        if (now() - started > timeouts.statusAppearMs) throw failure('timeout', { status: 202, detail: `job ${jobId} still not checked after ${timeouts.statusAppearMs} ms`, retryable: true });
+        retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), now());
       } else if (answer.status === 404 && !seen && now() - started < timeouts.statusAppearMs) {
-        // The status appears when Storage has told the pipeline about the upload: moments later.
+        // Servers without the 202 answer: the status appears moments after the upload.
       } else if (answer.status === 429 || answer.status >= 500) {
         retryAfterMs = answerError(answer, now()).retryAfterMs;
       } else throw answerError(answer, now());
