@@ -41,6 +41,8 @@
         message: el.querySelector('.message')?.textContent ?? '',
         next: el.querySelector('.next')?.textContent ?? '',
         problemShown: !(/** @type {HTMLElement} */ (el.querySelector('.problem')).hidden),
+        previewNoteShown: !(/** @type {HTMLElement} */ (el.querySelector('.preview-note')).hidden),
+        shownAlt: /** @type {HTMLImageElement} */ (el.querySelector('.after')).alt,
         downloads: [...el.querySelectorAll('.downloads a')].map((a) => /** @type {HTMLAnchorElement} */ (a).href),
       };
     });

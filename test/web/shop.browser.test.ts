@@ -33,6 +33,8 @@ interface Card {
   message: string;
   next: string;
   problemShown: boolean;
+  previewNoteShown: boolean;
+  shownAlt: string;
   downloads: string[];
 }
 
@@ -114,11 +116,15 @@ describe('the shop page in Chromium', { timeout: 600_000, skip: SKIP }, () => {
     await page.evaluate('shopProbes.watchUploadProgress()');
     await page.setInputFiles('#photos', [join(PHOTOS, 'opencv-squirrel_cls.jpg'), join(PHOTOS, 'tux-dog.png')]);
     await page.waitForFunction('shopProbes.allSettled(2)', undefined, { timeout: 180_000 });
+    // A preview whose download was still running when the job ended lands now, if at all.
+    await page.waitForTimeout(1_000);
 
     const cards = (await page.evaluate('shopProbes.cards()')) as Card[];
     assert.equal(cards.length, 2);
     for (const card of cards) {
       assert.equal(card.state, 'succeeded', JSON.stringify(card));
+      assert.equal(card.previewNoteShown, false, `a finished job still says "preview": ${JSON.stringify(card)}`);
+      assert.doesNotMatch(card.shownAlt, /preview/, `the preview replaced the full-size cut-out: ${JSON.stringify(card)}`);
       assert.equal(card.upload, '100');
       assert.equal(card.bar, 100);
       assert.equal(card.downloads.length, 3, 'cut-out, black and white, mask');

@@ -117,6 +117,9 @@ async function processPhoto(client, file) {
     before.src = objectUrl(file);
     before.alt = `${name}, original`;
     const after = /** @type {HTMLImageElement} */ ($(card, '.after'));
+    // Set once the job has ended: a preview whose download finishes later must not replace
+    // the full-size cut-out (or bring back the "preview" note and bar).
+    let ended = false;
     const result = await job.result({
       signal: controller.signal,
       onStatus: (status) => {
@@ -126,7 +129,7 @@ async function processPhoto(client, file) {
         // Shown the moment it exists, while the full-size files are still being made.
         void client.fetchOutput(url, { signal: controller.signal }).then(
           (blob) => {
-            if (card.dataset['state'] === 'succeeded') return;
+            if (ended) return;
             after.src = objectUrl(/** @type {Blob} */ (blob));
             after.alt = `${name}, cut out (preview)`;
             $(card, '.views').hidden = false;
@@ -138,6 +141,7 @@ async function processPhoto(client, file) {
       },
     });
 
+    ended = true;
     const main = result.downloads.cutout ?? result.downloads.preview;
     if (main) {
       after.src = objectUrl(/** @type {Blob} */ (await client.fetchOutput(main, { signal: controller.signal })));
