@@ -9,6 +9,12 @@ import { AlphaSpec } from '../pipeline/alpha/options.js';
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 const dim = z.number().int().min(1).max(8192);
 
+/** sharp's resize kernels (`sharp.kernel`). */
+export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'] as const;
+export type ResizeKernel = (typeof RESIZE_KERNELS)[number];
+/** sharp's own default, what every model got before the kernel became part of the contract. */
+export const DEFAULT_RESIZE_KERNEL: ResizeKernel = 'lanczos3';
+
 export const ModelSpec = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,80}$/, { error: 'expected a model id of lower-case letters, digits, dots, dashes' }),
@@ -18,6 +24,12 @@ export const ModelSpec = z
         /** The static resize target; the map comes back at the output's size. */
         width: dim,
         height: dim,
+        /**
+         * The sharp kernel that resizes the photo to the input (and a second-look crop): part
+         * of the contract, since a model sees best what it was trained and validated on, so
+         * pick the kernel nearest its reference preprocessing (PIL bilinear -> `linear`).
+         */
+        resize: z.enum(RESIZE_KERNELS).default(DEFAULT_RESIZE_KERNEL),
       })
       .strict(),
     /**

@@ -1,5 +1,5 @@
-import sharp from 'sharp';
-import type { ModelSpec } from '../model/spec.js';
+import sharp, { type ResizeOptions } from 'sharp';
+import { DEFAULT_RESIZE_KERNEL, type ModelSpec } from '../model/spec.js';
 import type { RgbImage } from './decode.js';
 
 /**
@@ -31,15 +31,26 @@ export function toChwTensor(rgb: Uint8Array, normalize: ModelSpec['normalize'], 
   return out;
 }
 
+/** The input's size and resize kernel; a spec's `input` (the kernel defaults as in the spec). */
+export interface ModelInputShape {
+  input: Pick<ModelSpec['input'], 'width' | 'height'> & Partial<Pick<ModelSpec['input'], 'name' | 'resize'>>;
+}
+
+/** sharp's resize options for the model input: stretched (aspect ratio not kept, as the models were trained) with the preset's kernel. */
+const resizeOptions = (input: ModelInputShape['input']): ResizeOptions => ({ fit: 'fill', kernel: input.resize ?? DEFAULT_RESIZE_KERNEL });
+
 /**
- * Resize to the model's input (static, aspect ratio not kept, as the models were trained).
+ * Resize to the model's input with the kernel of its contract (`spec.input.resize`).
  * The pipeline keeps this copy: foreground refinement reads its colour means from it.
  * @example const resized = await resizeForModel(image, ISNET_GENERAL_1024) // 1024x1024 RGB
  */
-export async function resizeForModel(image: RgbImage, spec: Pick<ModelSpec, 'input'>): Promise<RgbImage> {
+export async function resizeForModel(image: RgbImage, spec: ModelInputShape): Promise<RgbImage> {
   const { width, height } = spec.input;
   if (image.width === width && image.height === height) return image;
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, resizeOptions(spec.input))
+    .raw()
+    .toBuffer();
   return { data, width, height };
 }
 
@@ -47,7 +58,7 @@ export async function resizeForModel(image: RgbImage, spec: Pick<ModelSpec, 'inp
  * Resize to the model's input and normalise into a CHW float32 tensor.
  * @example const chw = await preprocess(image, ISNET_GENERAL_1024) // length 3*1024*1024
  */
-export async function preprocess(image: RgbImage, spec: Pick<ModelSpec, 'input' | 'normalize'>, tables = normalizationTables(spec.normalize)): Promise<Float32Array> {
+export async function preprocess(image: RgbImage, spec: ModelInputShape & Pick<ModelSpec, 'normalize'>, tables = normalizationTables(spec.normalize)): Promise<Float32Array> {
   return toChwTensor((await resizeForModel(image, spec)).data, spec.normalize, tables);
 }
 
@@ -55,11 +66,11 @@ export async function preprocess(image: RgbImage, spec: Pick<ModelSpec, 'input' 
  * A rectangle of the photo resized to the model's input (the second look at a small subject).
  * @example const chw = toChwTensor((await cropForModel(image, crop, spec)).data, spec.normalize)
  */
-export async function cropForModel(image: RgbImage, crop: { left: number; top: number; width: number; height: number }, spec: Pick<ModelSpec, 'input'>): Promise<RgbImage> {
+export async function cropForModel(image: RgbImage, crop: { left: number; top: number; width: number; height: number }, spec: ModelInputShape): Promise<RgbImage> {
   const { width, height } = spec.input;
   const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .extract(crop)
-    .resize(width, height, { fit: 'fill' })
+    .resize(width, height, resizeOptions(spec.input))
     .raw()
     .toBuffer();
   return { data, width, height };
