@@ -66,6 +66,8 @@ export function modelOptions(cfg: ModelConfig): ModelOptions {
     requireGpu: cfg.REQUIRE_GPU,
     intraOpThreads: cfg.INTRA_OP_THREADS,
     cpuMemArena: cfg.CPU_MEM_ARENA,
+    maxBatchSize: cfg.MAX_BATCH_SIZE,
+    requireBatching: cfg.REQUIRE_BATCHING,
   };
 }
 

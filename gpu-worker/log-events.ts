@@ -23,6 +23,8 @@ export const EVENTS = logEvents({
     'provider_selected',
     'provider_failed',
     'loaded',
+    'batch_checked',
+    'batch_refused',
     'load_failed',
     'ready',
     'warm',

@@ -32,6 +32,11 @@ export const ModelConfig = z.object({
   /** Images per inference run when the model has a dynamic batch (1 disables batching). */
   MAX_BATCH_SIZE: fields.int(1, 64).default(4),
   /**
+   * A model whose declared dynamic batch fails the batch-consistency check (batched maps differ
+   * from single ones, model/batch-check.ts) stops startup instead of running unbatched.
+   */
+  REQUIRE_BATCHING: fields.bool().default(false),
+  /**
    * How long the first job of a batch waits for jobs already in the pipeline (still decoding)
    * to join; a job with none behind it does not wait.
    */

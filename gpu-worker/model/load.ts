@@ -1,5 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { InferenceSession } from 'onnxruntime-node';
+import { decideBatching } from './batch-check.js';
+import type { BatchingState } from './batching.js';
 import { checkContract, type ModelContract } from './contract.js';
 import { EMBEDDED_MODEL, embeddedModelPath } from './embedded.js';
 import { PRESETS, type PresetId } from './presets.js';
@@ -16,6 +18,11 @@ export interface LoadedModel {
   sha256: string;
   path: string;
   contract: ModelContract;
+  /**
+   * How many images a run may take, decided by the batch-consistency check (batch-check.ts).
+   * Absent only on models built by hand (tests), which the pipeline batches as their contract says.
+   */
+  batching?: BatchingState;
 }
 
 export interface LoadModelDeps {
@@ -45,6 +52,13 @@ export interface ModelOptions {
   intraOpThreads: number;
   /** onnxruntime's CPU memory arena (default off: ~1 GB more resident with ISNet). */
   cpuMemArena?: boolean | undefined;
+  /**
+   * Images per run the pipeline will ask for (MAX_BATCH_SIZE). Above 1 with a dynamic batch,
+   * the batch-consistency check runs before the model is returned. Absent: 1 (unbatched).
+   */
+  maxBatchSize?: number | undefined;
+  /** A batch that fails the check stops startup (REQUIRE_BATCHING) instead of turning batching off. */
+  requireBatching?: boolean | undefined;
 }
 
 /**
@@ -83,15 +97,29 @@ export async function loadModel(options: ModelOptions, deps: LoadModelDeps = {})
     deps.createSession,
   );
   let contract: ModelContract;
+  let batching: BatchingState;
   try {
     contract = checkContract(session, spec);
+    // Before the model serves anything (so before /readyz), whatever WARMUP_BEFORE_READY says:
+    // a job batched ahead of the check would be the very damage it is there to prevent.
+    batching = await decideBatching(session, spec, contract, { maxBatchSize: options.maxBatchSize ?? 1, requireBatching: options.requireBatching ?? false, logger: deps.logger });
   } catch (err) {
     await session.release();
     throw err;
   }
   deps.logger?.info(
-    { event: EVENTS.model.loaded, model: spec.id, provider, sha256: file.sha256, downloaded: !file.cached, dynamicBatch: contract.dynamicBatch, license: spec.license },
+    {
+      event: EVENTS.model.loaded,
+      model: spec.id,
+      provider,
+      sha256: file.sha256,
+      downloaded: !file.cached,
+      dynamicBatch: contract.dynamicBatch,
+      batchCheck: batching.check,
+      maxBatchSize: batching.maxBatchSize,
+      license: spec.license,
+    },
     `model ${spec.id} ready on ${provider}${spec.license ? ` (weights licence: ${spec.license})` : ''}`,
   );
-  return { spec, session, provider, sha256: file.sha256, path: file.path, contract };
+  return { spec, session, provider, sha256: file.sha256, path: file.path, contract, batching };
 }

@@ -14,6 +14,8 @@ const GPU_PROVIDERS: ReadonlySet<Provider> = new Set(['cuda', 'webgpu']);
 export interface ModelLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** Problems that change what the worker does (a batch refused); loggers without it get `warn`. */
+  error?(obj: object, msg: string): void;
 }
 
 /** A model could not be loaded as configured (no provider, GPU required but absent...). */

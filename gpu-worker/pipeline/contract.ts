@@ -1,4 +1,5 @@
 import type { OutputKind } from '../../schemas/common.js';
+import type { BatchingState } from '../model/batching.js';
 import type { Quality } from './alpha/quality.js';
 
 /**
@@ -40,6 +41,8 @@ export interface ModelDescriptor {
    * change of either is never answered with outputs made the old way.
    */
   rendering?: string;
+  /** Whether batches are used, as the batch-consistency check at load decided (/readyz and metrics show it). */
+  batching?: BatchingState;
 }
 
 export interface ProcessResult {

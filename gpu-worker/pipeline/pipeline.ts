@@ -71,7 +71,8 @@ export async function createImagePipeline(options: ImagePipelineOptions, deps: L
 export function pipelineForModel(model: LoadedModel, options: PipelineOptions): LoadedImagePipeline {
   configureSharp();
   const { spec, contract, session } = model;
-  const maxBatchSize = contract.dynamicBatch ? options.maxBatchSize : 1;
+  // A dynamic batch only as far as the batch-consistency check at load allowed (model/batch-check.ts).
+  const maxBatchSize = contract.dynamicBatch ? Math.min(options.maxBatchSize, model.batching?.maxBatchSize ?? options.maxBatchSize) : 1;
   const tables = normalizationTables(spec.normalize);
   const batcher = new InferenceBatcher<Float32Array, InferResult>(
     async (inputs) => {
@@ -85,7 +86,7 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
   const renders = new FifoGate(options.renderConcurrency || Math.max(1, Math.floor(availableParallelism() / 2)));
   // The alpha steps with the provider's defaults (the second look is on by default only on a GPU).
   const alpha = withProviderDefaults(spec.alpha, model.provider);
-  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, alpha) };
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, alpha), ...(model.batching ? { batching: model.batching } : {}) };
   let closed = false;
 
   async function process(request: ProcessRequest): Promise<ProcessResult> {

@@ -31,7 +31,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.get('/readyz', (_req, res) => {
     const s = deps.readiness.state;
     if (s.phase === 'ready') {
-      res.json({ status: 'ready', model: s.model.id, provider: s.model.provider, warm: s.warm });
+      // `batching` says whether batches are used and why (a refused batch is visible without the logs).
+      res.json({ status: 'ready', model: s.model.id, provider: s.model.provider, warm: s.warm, ...(s.model.batching ? { batching: s.model.batching } : {}) });
       return;
     }
     res

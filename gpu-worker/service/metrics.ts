@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BATCH_CHECK_RESULTS, type BatchingState } from '../model/batching.js';
 
 export type JobOutcome = 'succeeded' | 'failed' | 'skipped' | 'retried' | 'invalid';
 
@@ -24,6 +25,13 @@ export class WorkerMetrics implements JobMetrics {
   private readonly modelLoad = new Gauge({ name: 'petcutout_worker_model_load_seconds', help: 'Time to load the model (fetch, verify, create the session), until /readyz', registers: [this.registry] });
   private readonly modelWarmup = new Gauge({ name: 'petcutout_worker_model_warmup_seconds', help: 'Time of the warm-up inference after loading', registers: [this.registry] });
   private readonly modelInfo = new Gauge({ name: 'petcutout_worker_model_info', help: 'The loaded model and its execution provider (value 1)', labelNames: ['model', 'provider'], registers: [this.registry] });
+  private readonly maxBatch = new Gauge({ name: 'petcutout_worker_model_max_batch_size', help: 'Images per inference run the loaded model may take (1 when its batch is static, off or refused)', registers: [this.registry] });
+  private readonly batchCheck = new Gauge({
+    name: 'petcutout_worker_model_batch_check',
+    help: 'The batch-consistency check at load: 1 on its result (passed, failed = batching refused, static_batch, batching_off), 0 on the others',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'petcutout_worker_' });
@@ -41,9 +49,14 @@ export class WorkerMetrics implements JobMetrics {
   batchSize(size: number): void {
     this.batches.observe(size);
   }
-  modelLoaded(seconds: number, model: string, provider: string): void {
+  modelLoaded(seconds: number, model: string, provider: string, batching?: BatchingState): void {
     this.modelLoad.set(seconds);
     this.modelInfo.set({ model, provider }, 1);
+    if (batching) {
+      this.maxBatch.set(batching.maxBatchSize);
+      // Every result present, so an alert on `{result="failed"} == 1` has a series to watch from the start.
+      for (const result of BATCH_CHECK_RESULTS) this.batchCheck.set({ result }, result === batching.check ? 1 : 0);
+    }
   }
   modelWarmed(seconds: number): void {
     this.modelWarmup.set(seconds);

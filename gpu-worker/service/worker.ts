@@ -146,7 +146,7 @@ export class Worker {
       stopped: () => this.stopLoading,
     });
     const loadSeconds = (performance.now() - t0) / 1000;
-    this.metrics.modelLoaded(loadSeconds, pipeline.model.id, pipeline.model.provider);
+    this.metrics.modelLoaded(loadSeconds, pipeline.model.id, pipeline.model.provider, pipeline.model.batching);
     const setting = this.settings.warmupBeforeReady ?? 'auto';
     const hold = warmsBeforeReady(setting, pipeline.model.provider);
     // `auto` that does not hold readiness is CPU, where a warm-up run would buy nothing.
@@ -161,7 +161,7 @@ export class Worker {
     this.pipeline = pipeline;
     this.readiness.ready(pipeline.model, this.warmDone);
     this.log.info(
-      { event: EVENTS.model.ready, model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: round3(loadSeconds), warm: this.warmDone },
+      { event: EVENTS.model.ready, model: pipeline.model.id, provider: pipeline.model.provider, loadSeconds: round3(loadSeconds), warm: this.warmDone, batching: pipeline.model.batching },
       `model ${pipeline.model.id} ready on ${pipeline.model.provider}`,
     );
     return { pipeline, warm };

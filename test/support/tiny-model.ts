@@ -13,6 +13,7 @@ import { ModelSpec, type ModelSpecInput } from '../../gpu-worker/model/spec.js';
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const DOUBLE = onnx.TensorProto.DataType.DOUBLE;
+const INT64 = onnx.TensorProto.DataType.INT64;
 
 export interface TinyModelOptions {
   /** Square input size S: input [N,3,S,S], output [N,1,S,S]. Default 64. */
@@ -32,6 +33,13 @@ export interface TinyModelOptions {
   /** 1x1 convolution weights over (R, G, B) and a bias: the "saliency" is a brightness detector. */
   weights?: [number, number, number];
   bias?: number;
+  /**
+   * Swin's `window_reverse` as traced at batch 1 (issue 18): behind the dynamic input the map
+   * goes through a Reshape to the constant [1,S,S,-1] and back to [-1,1,S,S]. A batch of one
+   * is unchanged; a batch of two runs without an error, but its images' pixels are
+   * interleaved, so each output mixes both images.
+   */
+  batchOfOneReshape?: boolean;
 }
 
 const dims = (batch: number | 'N', ...rest: number[]): onnxProto.onnx.ITensorShapeProto => ({
@@ -42,6 +50,7 @@ const valueInfo = (name: string, elemType: number, shape: onnxProto.onnx.ITensor
   type: { tensorType: { elemType, shape } },
 });
 const floats = (name: string, shape: number[], values: ArrayLike<number>): onnxProto.onnx.ITensorProto => ({ name, dims: shape, dataType: FLOAT, floatData: Array.from(values) });
+const int64s = (name: string, values: number[]): onnxProto.onnx.ITensorProto => ({ name, dims: [values.length], dataType: INT64, int64Data: values });
 
 function encodeModel(graph: onnxProto.onnx.IGraphProto): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, producerName: 'petcutout-tests', opsetImport: [{ domain: '', version: 13 }], graph }).finish();
@@ -71,12 +80,22 @@ export function buildTinyModel(options: TinyModelOptions = {}): Uint8Array {
     nodes.push({ opType: 'Cast', input: [inName], output: ['xf'], attribute: [{ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT }] });
     x = 'xf';
   }
-  nodes.push({ opType: 'Conv', input: [x, 'w', 'b'], output: [logits ? outName : 'z'], attribute: [{ name: 'kernel_shape', ints: [1, 1], type: onnx.AttributeProto.AttributeType.INTS }] });
+  const defect = options.batchOfOneReshape === true;
+  const conv = defect ? 'conv' : logits ? outName : 'z';
+  nodes.push({ opType: 'Conv', input: [x, 'w', 'b'], output: [conv], attribute: [{ name: 'kernel_shape', ints: [1, 1], type: onnx.AttributeProto.AttributeType.INTS }] });
+  const initializer = [floats('w', [channelsOut, channelsIn, 1, 1], weights), floats('b', [channelsOut], new Array<number>(channelsOut).fill(options.bias ?? 0))];
+  if (defect) {
+    // view(1, S, S, -1) with the batch frozen to 1 (the -1 swallows it), permute, view(-1, C, S, S).
+    initializer.push(int64s('frozen_shape', [1, s, s, -1]), int64s('batch_shape', [-1, channelsOut, s, s]));
+    nodes.push({ opType: 'Reshape', input: ['conv', 'frozen_shape'], output: ['frozen'] });
+    nodes.push({ opType: 'Transpose', input: ['frozen'], output: ['permuted'], attribute: [{ name: 'perm', ints: [0, 3, 1, 2], type: onnx.AttributeProto.AttributeType.INTS }] });
+    nodes.push({ opType: 'Reshape', input: ['permuted', 'batch_shape'], output: [logits ? outName : 'z'] });
+  }
   if (!logits) nodes.push({ opType: 'Sigmoid', input: ['z'], output: [outName] });
   return encodeModel({
     name: 'tiny',
     node: nodes,
-    initializer: [floats('w', [channelsOut, channelsIn, 1, 1], weights), floats('b', [channelsOut], new Array<number>(channelsOut).fill(options.bias ?? 0))],
+    initializer,
     input: [valueInfo(inName, elem, dims(batch, channelsIn, s, s))],
     output: [valueInfo(outName, FLOAT, dims(batch, channelsOut, s, s))],
   });

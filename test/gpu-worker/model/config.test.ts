@@ -10,8 +10,8 @@ describe('ModelConfig', () => {
   it('has safe defaults: embedded ISNet, auto provider, small batches', () => {
     const cfg = parseConfig(ModelConfig, {});
     assert.deepEqual(
-      [cfg.MODEL_PRESET, cfg.MODEL_URI, cfg.MODEL_CACHE_DIR, cfg.EXECUTION_PROVIDER, cfg.REQUIRE_GPU, cfg.INTRA_OP_THREADS, cfg.MAX_BATCH_SIZE, cfg.BATCH_WAIT_MS, cfg.REFINE_FOREGROUND, cfg.CPU_MEM_ARENA],
-      ['isnet-general-1024', undefined, '.cache/models', 'auto', false, 0, 4, 10, true, false],
+      [cfg.MODEL_PRESET, cfg.MODEL_URI, cfg.MODEL_CACHE_DIR, cfg.EXECUTION_PROVIDER, cfg.REQUIRE_GPU, cfg.INTRA_OP_THREADS, cfg.MAX_BATCH_SIZE, cfg.BATCH_WAIT_MS, cfg.REFINE_FOREGROUND, cfg.CPU_MEM_ARENA, cfg.REQUIRE_BATCHING],
+      ['isnet-general-1024', undefined, '.cache/models', 'auto', false, 0, 4, 10, true, false, false],
     );
   });
   const cases: { name: string; env: Record<string, string>; expect: Partial<ModelConfig> | RegExp }[] = [
@@ -21,6 +21,8 @@ describe('ModelConfig', () => {
     { name: 'unknown preset', env: { MODEL_PRESET: 'u2net' }, expect: /MODEL_PRESET/ },
     { name: 'short digest', env: { MODEL_SHA256: 'abc' }, expect: /MODEL_SHA256: expected 64 hex digits/ },
     { name: 'batch of 0', env: { MAX_BATCH_SIZE: '0' }, expect: /MAX_BATCH_SIZE/ },
+    { name: 'batching required', env: { REQUIRE_BATCHING: 'true' }, expect: { REQUIRE_BATCHING: true } },
+    { name: 'REQUIRE_BATCHING is a boolean', env: { REQUIRE_BATCHING: 'always' }, expect: /REQUIRE_BATCHING/ },
     { name: 'gs:// without a digest', env: { MODEL_URI: 'gs://m/i.onnx' }, expect: /MODEL_SHA256: required when MODEL_URI is a gs:\/\/ URI/ },
   ];
   for (const c of cases) {
@@ -49,13 +51,14 @@ describe('imagePipelineOptions: the variables, mapped once to what the pipeline 
       INTRA_OP_THREADS: '2',
       CPU_MEM_ARENA: 'true',
       MAX_BATCH_SIZE: '8',
+      REQUIRE_BATCHING: 'true',
       BATCH_WAIT_MS: '5',
       RENDER_CONCURRENCY: '3',
       REFINE_FOREGROUND: 'false',
       MAX_INPUT_PIXELS: '1000',
     });
     assert.deepEqual(imagePipelineOptions(cfg), {
-      model: { preset: 'inspyrenet-swinb-1024', specFile: 'spec.json', uri: 'gs://m/i.onnx', sha256: 'ab'.repeat(32), cacheDir: '/models', provider: 'cuda', requireGpu: true, intraOpThreads: 2, cpuMemArena: true },
+      model: { preset: 'inspyrenet-swinb-1024', specFile: 'spec.json', uri: 'gs://m/i.onnx', sha256: 'ab'.repeat(32), cacheDir: '/models', provider: 'cuda', requireGpu: true, intraOpThreads: 2, cpuMemArena: true, maxBatchSize: 8, requireBatching: true },
       maxBatchSize: 8,
       batchWaitMs: 5,
       renderConcurrency: 3,

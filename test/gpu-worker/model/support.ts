@@ -7,5 +7,6 @@ export function recordingLogger(): ModelLogger & { lines: { level: string; obj: 
     lines,
     info: (obj, msg) => void lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
     warn: (obj, msg) => void lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+    error: (obj, msg) => void lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
   };
 }
