@@ -38,7 +38,7 @@ export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spe
   if (a8.length !== n) throw new Error(`alpha has ${a8.length} values for a ${width}x${height} map`);
   const subject = removeIslands(a8, width, height, spec.islandMinFraction, spec.joinLevel);
   const { mask, keep } = subject;
-  const filled = fillHoles(mask, width, height, spec.holeMaxFraction);
+  const filled = fillHoles(mask, width, height, spec.holeMaxFraction, spec.holeClearMax < 1 ? { map: a8, clearLevel: CLEARLY_OUT, clearMax: spec.holeClearMax } : undefined);
   const dIn = distanceTo(mask, width, height, 0, spec.bandInside + 1);
   const dOut = distanceTo(mask, width, height, 1, spec.bandOutside + 1);
   const lut = responseCurve(spec.curveLow, spec.curveHigh);

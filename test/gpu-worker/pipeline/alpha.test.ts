@@ -98,6 +98,16 @@ describe('fillHoles (a subject with a hole)', () => {
     assert.equal(m[0], 0);
   });
   it('0 is off', () => assert.equal(fillHoles(ring(3), S, S, 0), 0));
+  it('with the map: a hole the model hedged on is filled, one it is sure is background (a tail loop) stays', () => {
+    const hedged = paint(S, S, (x, y) => (Math.hypot(x - 32, y - 32) < 3 ? 90 : 0));
+    const m1 = ring(3);
+    assert.ok(fillHoles(m1, S, S, 0.05, { map: hedged, clearLevel: 38, clearMax: 0.5 }) > 0);
+    assert.equal(m1[32 * S + 32], 1);
+    const sure = paint(S, S, (x, y) => (Math.hypot(x - 32, y - 32) < 3 ? (x === 32 && y === 32 ? 90 : 10) : 0));
+    const m2 = ring(3);
+    assert.equal(fillHoles(m2, S, S, 0.05, { map: sure, clearLevel: 38, clearMax: 0.5 }), 0);
+    assert.equal(m2[32 * S + 32], 0);
+  });
 });
 
 describe('decisiveAlpha (a disc with a soft edge)', () => {
