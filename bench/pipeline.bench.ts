@@ -66,7 +66,7 @@ async function ourStages(bytes: Buffer, model: LoadedModel, map: SaliencyMap, al
     encode: 'encode cutout+bw (+mask), concurrent',
   };
   // The alpha decided at the map's size (issue 16's steps; the second look is off by default).
-  const [prepared, decide] = await timed(() => (alpha ? prepareAlpha(map, model.spec.output, alpha) : undefined));
+  const [prepared, decide] = await timed(() => (alpha ? prepareAlpha(map, model.spec.output, alpha, image) : undefined));
   if (alpha) t['alpha (decide at map size)'] = decide;
   let last = performance.now();
   await renderOutputs({ image, resized, map, output: model.spec.output, kinds: ['cutout', 'mask', 'bw'], refine: true, ...(alpha && prepared ? { alpha, prepared } : {}) }, (stage) => {

@@ -13,6 +13,7 @@
 // < 0.95) and background not clear (true alpha 0 eroded by 8 px, alpha > 0.05); the quality verdict
 // (score, flags) and its Spearman rank correlation with IoU. ~15 min on 2 busy cores.
 //   node --import tsx bench/quality.bench.ts [--maps=DIR] (DIR caches the model's maps between runs)
+//   [--sets=A,A12] [--only=grass] [--after='{"curveHigh":240}'] [--resize=lanczos3] (tuning, see below)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
@@ -100,7 +101,12 @@ const ONLY = arg('only');
 const SKIPPED = { iou: 0, mae: 0, edge: 0, interior: 0, background: 0, trueEdge: 0 };
 /** `--sets=A,A12` runs only those sets; `--after='{"curveHigh":240}'` overrides AFTER's settings (for tuning). */
 const SETS = (arg('sets') ?? 'A,B,C,A12').split(',');
-const SPEC: ModelSpec = ISNET_GENERAL_1024;
+/**
+ * `--resize=lanczos3` pins the model input's resize kernel (to compare with maps cached before
+ * the preset's kernel changed); absent = the preset's own.
+ */
+const RESIZE = arg('resize');
+const SPEC: ModelSpec = RESIZE ? ({ ...ISNET_GENERAL_1024, input: { ...ISNET_GENERAL_1024.input, resize: RESIZE } } as ModelSpec) : ISNET_GENERAL_1024;
 /** As the pipeline runs on CPU: the second look off unless `--after` turns it on. */
 const AFTER: AlphaSpec = withProviderDefaults(AlphaSpec.parse({ ...SPEC.alpha, ...(JSON.parse(arg('after') ?? '{}') as object) }), 'cpu');
 /** Milliseconds of every second look taken (crop, preprocessing, inference). */

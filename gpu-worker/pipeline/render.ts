@@ -8,7 +8,8 @@ import { settleAll } from '../../shared/settle-all.js';
 import { composeRgba, encodeOutput, encodePreview, previewSize, type OutputSources } from './outputs.js';
 import { mapToAlpha, upsampleAlpha } from './postprocess.js';
 import { colourGrid, type ColourGrid } from './refine.js';
-import { bandColours } from './alpha/colour.js';
+import { bandColours, refineBandColours } from './alpha/colour.js';
+import { colourLineAlpha } from './alpha/colour-line.js';
 import { edgeAwareAlpha } from './alpha/edges.js';
 import type { AlphaSpec } from './alpha/options.js';
 import { prepareAlpha, type PreparedAlpha } from './alpha/prepare.js';
@@ -18,6 +19,17 @@ export const EDGE_RADIUS_PER_SCALE = 2;
 /** The band colours' window: definite neighbours this far (full-resolution pixels per map pixel, at least the minimum). */
 export const BAND_COLOUR_RADIUS_PER_SCALE = 3;
 export const BAND_COLOUR_MIN_RADIUS = 3;
+/**
+ * The colour line's window (full-resolution pixels per map pixel, at least the minimum): wide
+ * enough to hold opaque and clear pixels on both sides of the soft band, narrow enough that
+ * the fur and the background colours are the local ones. Set A: 2 px 4.92, 4 px 3.93, 6 px 4.00,
+ * 8 px 4.05 (edge colour error).
+ */
+export const COLOUR_LINE_RADIUS_PER_SCALE = 4;
+export const COLOUR_LINE_MIN_RADIUS = 4;
+/** The second colour pass's window (full-resolution pixels per map pixel, at least the minimum). */
+export const SECOND_PASS_RADIUS_PER_SCALE = 3;
+export const SECOND_PASS_MIN_RADIUS = 2;
 
 export interface RenderRequest {
   /** The upright photo at full size. */
@@ -43,8 +55,10 @@ export interface RenderRequest {
  * 2: colour means computed per cell on demand (double instead of float32 rounding).
  * 3: the alpha steps of issue 16 (decisive alpha, edges at full resolution, second look).
  * 4: the preview composed at its own size (768 px long side, `renderPreview`).
+ * 5: the colour line in the soft band and the second colour pass (the spec's fields change too,
+ *    but the code behind the same settings changed as well).
  */
-export const RENDERING_VERSION = 4;
+export const RENDERING_VERSION = 5;
 
 /**
  * The alpha settings are part of the rendering: a model spec with other thresholds makes other bytes.
@@ -63,13 +77,19 @@ function fingerprint(text: string): string {
 
 /**
  * The enlarged alpha's band fitted to the full-resolution photo when the spec asks for it
- * and the enlargement is large enough to matter (`edgeMinScale`); otherwise as it is.
+ * and the enlargement is large enough to matter (`edgeMinScale`: the guided filter of
+ * alpha/edges.ts), then, at any size, its soft pixels moved toward the photo's colour line
+ * (`colourLine`: alpha/colour-line.ts); otherwise as it is.
  * @example const alpha = alphaEdges(image, await upsampleAlpha(a8, 1024, 1024, W, H), 1024, 1024, spec.alpha)
  */
 export function alphaEdges(image: RgbImage, enlarged: Buffer, mapWidth: number, mapHeight: number, spec: AlphaSpec | undefined): Buffer {
   const scale = Math.max(image.width / mapWidth, image.height / mapHeight);
-  if (!spec?.edgeAware || scale < spec.edgeMinScale) return enlarged;
-  return edgeAwareAlpha(image, enlarged, { radius: EDGE_RADIUS_PER_SCALE * scale });
+  const fitted = spec?.edgeAware && scale >= spec.edgeMinScale ? edgeAwareAlpha(image, enlarged, { radius: EDGE_RADIUS_PER_SCALE * scale }) : enlarged;
+  if (!spec?.colourLine) return fitted;
+  // In place on a copy when `enlarged` may be the decided alpha itself (a map the photo's size).
+  const alpha = fitted === enlarged ? Buffer.from(enlarged) : fitted;
+  colourLineAlpha(image, alpha, Math.max(COLOUR_LINE_MIN_RADIUS, COLOUR_LINE_RADIUS_PER_SCALE * Math.max(1, scale)));
+  return alpha;
 }
 
 /**
@@ -82,6 +102,10 @@ export function composeCutout(image: RgbImage, alpha: Uint8Array, grid: ColourGr
   if (spec?.bandColours) {
     const scale = Math.max(1, image.width / mapWidth, image.height / mapHeight);
     bandColours(image, alpha, rgba, Math.max(BAND_COLOUR_MIN_RADIUS, BAND_COLOUR_RADIUS_PER_SCALE * scale));
+  }
+  if (spec?.secondPass) {
+    const scale = Math.max(1, image.width / mapWidth, image.height / mapHeight);
+    refineBandColours(image, alpha, rgba, Math.max(SECOND_PASS_MIN_RADIUS, SECOND_PASS_RADIUS_PER_SCALE * scale));
   }
   return rgba;
 }
@@ -103,7 +127,7 @@ export async function renderPreview(req: PreviewRequest): Promise<RenderedOutput
   const { image, resized, map } = req;
   const { width, height } = previewSize(image.width, image.height);
   const source = resized.width >= width && resized.height >= height ? resized : image;
-  const alpha8 = req.prepared ? req.prepared.alpha : req.alpha ? prepareAlpha(map, req.output, req.alpha).alpha : mapToAlpha(map, req.output);
+  const alpha8 = req.prepared ? req.prepared.alpha : req.alpha ? prepareAlpha(map, req.output, req.alpha, image).alpha : mapToAlpha(map, req.output);
   const [rgb, enlarged] = await Promise.all([resizeRgb(source, width, height), upsampleAlpha(alpha8, map.width, map.height, width, height)]);
   // Only a map smaller than the preview (a small model) needs its band fitted to the photo.
   const alpha = alphaEdges(rgb, enlarged, map.width, map.height, req.alpha);
@@ -142,7 +166,7 @@ export async function renderOutputs(req: RenderRequest, mark: (stage: RenderStag
     started.push(p);
   };
   try {
-    const prepared = req.prepared ?? (req.alpha ? prepareAlpha(map, req.output, req.alpha) : undefined);
+    const prepared = req.prepared ?? (req.alpha ? prepareAlpha(map, req.output, req.alpha, image) : undefined);
     const alpha8 = prepared ? prepared.alpha : mapToAlpha(map, req.output);
     const needsColour = kinds.some((k) => k === 'cutout' || k === 'bw');
     const refine = req.refine && needsColour;

@@ -34,12 +34,12 @@ export interface DecidedAlpha {
  * @example const { prepared } = await decideAlpha(image, map, spec, (chw) => batcher.submit(chw).then((o) => o.result.map))
  */
 export async function decideAlpha(image: RgbImage, map: SaliencyMap, spec: ModelSpec, infer: (chw: Float32Array) => Promise<SaliencyMap>): Promise<DecidedAlpha> {
-  let prepared = prepareAlpha(map, spec.output, spec.alpha);
+  let prepared = prepareAlpha(map, spec.output, spec.alpha, image);
   if (prepared.noSubject) throw new NoSubjectError(`subject area ${prepared.analysis.subjectArea} of ${map.width}x${map.height} map pixels`);
   const crop = secondLookCrop(prepared.analysis, image.width, image.height, spec.alpha);
   if (!crop) return { prepared };
   const started = performance.now();
   const second = await infer(toChwTensor((await cropForModel(image, crop, spec)).data, spec.normalize));
-  prepared = prepareAlpha(mergeSecondLook(map, second, crop, image.width, image.height), spec.output, spec.alpha);
+  prepared = prepareAlpha(mergeSecondLook(map, second, crop, image.width, image.height), spec.output, spec.alpha, image);
   return { prepared, crop, secondLookMs: performance.now() - started };
 }

@@ -31,9 +31,10 @@ export interface AlphaAnalysis {
  * Why: see-through interiors and ghosts are what made cutouts unsellable (issue 16); the
  * model's softness is only trusted where real partial coverage can be, along the outline.
  * With `decisive` off the alpha is returned as it came, but the analysis is still made.
+ * `enlargement`: how many times the photo is larger than the map (its longer ratio).
  * @example const { alpha, analysis } = decisiveAlpha(alpha8, 1024, 1024, DEFAULT_ALPHA)
  */
-export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spec: AlphaSpec): { alpha: Uint8Array; analysis: AlphaAnalysis } {
+export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spec: AlphaSpec, enlargement = 1): { alpha: Uint8Array; analysis: AlphaAnalysis } {
   const n = width * height;
   if (a8.length !== n) throw new Error(`alpha has ${a8.length} values for a ${width}x${height} map`);
   const subject = removeIslands(a8, width, height, spec.islandMinFraction, spec.joinLevel);
@@ -41,7 +42,10 @@ export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spe
   const filled = fillHoles(mask, width, height, spec.holeMaxFraction, spec.holeClearMax < 1 ? { map: a8, clearLevel: CLEARLY_OUT, clearMax: spec.holeClearMax } : undefined);
   const dIn = distanceTo(mask, width, height, 0, spec.bandInside + 1);
   const dOut = distanceTo(mask, width, height, 1, spec.bandOutside + 1);
-  const lut = responseCurve(spec.curveLow, spec.curveHigh);
+  // The band keeps the model's own values when the photo decides it later at full resolution
+  // (see `curveEnlarged`); the curve decides it when the map is all there is.
+  const fittedLater = (spec.edgeAware || spec.colourLine) && enlargement >= spec.edgeMinScale && !spec.curveEnlarged;
+  const lut = fittedLater ? responseCurve(0, 255) : responseCurve(spec.curveLow, spec.curveHigh);
   const alpha = spec.decisive ? new Uint8Array(n) : a8;
   let uncertain = 0;
   let left = width;

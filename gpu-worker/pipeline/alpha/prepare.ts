@@ -17,12 +17,14 @@ export interface PreparedAlpha {
 }
 
 /**
- * Map -> decided alpha at the map's size, the analysis and the quality verdict.
- * @example const prepared = prepareAlpha(map, spec.output, spec.alpha)
+ * Map -> decided alpha at the map's size, the analysis and the quality verdict. `photo`: the
+ * size the alpha will be enlarged to (how the band is decided depends on it, see `curveEnlarged`).
+ * @example const prepared = prepareAlpha(map, spec.output, spec.alpha, image)
  */
-export function prepareAlpha(map: SaliencyMap, output: Pick<ModelSpec['output'], 'kind' | 'minMax'>, spec: AlphaSpec): PreparedAlpha {
+export function prepareAlpha(map: SaliencyMap, output: Pick<ModelSpec['output'], 'kind' | 'minMax'>, spec: AlphaSpec, photo?: { width: number; height: number }): PreparedAlpha {
   const a8 = mapToAlpha(map, output);
-  const { alpha, analysis } = decisiveAlpha(a8, map.width, map.height, spec);
+  const enlargement = photo ? Math.max(photo.width / map.width, photo.height / map.height) : 1;
+  const { alpha, analysis } = decisiveAlpha(a8, map.width, map.height, spec, enlargement);
   return { alpha, width: map.width, height: map.height, analysis, quality: qualityOf(analysis), noSubject: isNoSubject(analysis, mapPeak(map, output.kind)) };
 }
 

@@ -132,6 +132,18 @@ describe('decisiveAlpha (a disc with a soft edge)', () => {
     assert.deepEqual(analysis.sides, [0, 0, 0, 0]);
     assert.ok(analysis.box && analysis.box.left >= 12 && analysis.box.right <= 52);
   });
+  it('enlarged for the colour line to decide later, the band keeps the map\'s own values; at the map\'s size the curve decides them', () => {
+    const enlarged = decisiveAlpha(a8, S, S, spec, 4).alpha;
+    let soft = 0;
+    for (let i = 0; i < S * S; i++) {
+      if (alpha[i] === 0 || alpha[i] === 255 || enlarged[i] === 0 || enlarged[i] === 255) continue;
+      soft++;
+      assert.equal(enlarged[i], a8[i], `band pixel ${i}: the map's value`);
+    }
+    assert.ok(soft > 20, `${soft} band pixels compared`);
+    assert.deepEqual(decisiveAlpha(a8, S, S, { ...spec, curveEnlarged: true }, 4).alpha, alpha, 'curveEnlarged: the curve everywhere');
+    assert.equal(enlarged[32 * S + 32], 255, 'the interior is still solid');
+  });
   it('off, the alpha is the map as it came (the analysis is still made)', () => {
     const off = decisiveAlpha(a8, S, S, LEGACY_ALPHA);
     assert.equal(off.alpha, a8);

@@ -70,7 +70,7 @@ describe('renderOutputs', () => {
   });
   it('the rendering id names the alpha settings', () => {
     assert.notEqual(renderingId(true, DEFAULT_ALPHA), renderingId(true, AlphaSpec.parse({ curveHigh: 240 })));
-    assert.match(renderingId(true, DEFAULT_ALPHA), /^render-4\+refine\+alpha-[0-9a-f]{8}$/);
+    assert.match(renderingId(true, DEFAULT_ALPHA), /^render-5\+refine\+alpha-[0-9a-f]{8}$/);
   });
   it('a map that does not match its stated size rejects', async () => {
     await assert.rejects(renderOutputs({ image, resized, map: { ...map(), width: 15 }, output, kinds: ['mask', 'cutout'], refine: true }), /alpha has 256 values for a 15x16 map/);
