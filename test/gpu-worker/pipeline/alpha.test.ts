@@ -50,6 +50,51 @@ describe('labelComponents', () => {
   });
 });
 
+describe('labelComponents against a flood fill', () => {
+  it('the same labels, numbering, areas and border contact on random masks, both connectivities', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const flood = (w: number, h: number, m: Uint8Array, eight: boolean): Int32Array => {
+      const lab = new Int32Array(w * h);
+      let c = 0;
+      for (let i = 0; i < w * h; i++) {
+        if (!m[i] || lab[i]) continue;
+        lab[i] = ++c;
+        const stack = [i];
+        while (stack.length) {
+          const p = stack.pop()!;
+          const x = p % w;
+          const y = (p - x) / w;
+          for (let dy = -1; dy <= 1; dy++) {
+            for (let dx = -1; dx <= 1; dx++) {
+              const xx = x + dx;
+              const yy = y + dy;
+              if ((!dx && !dy) || (!eight && dx && dy) || xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+              const j = yy * w + xx;
+              if (!m[j] || lab[j]) continue;
+              lab[j] = c;
+              stack.push(j);
+            }
+          }
+        }
+      }
+      return lab;
+    };
+    for (let t = 0; t < 100; t++) {
+      const w = 1 + Math.floor(rnd() * 30);
+      const h = 1 + Math.floor(rnd() * 30);
+      const p = rnd();
+      const m = Uint8Array.from({ length: w * h }, () => (rnd() < p ? 1 : 0));
+      for (const eight of [true, false]) {
+        const got = labelComponents(w, h, m, eight);
+        const want = flood(w, h, m, eight);
+        assert.deepEqual(got.labels, want, `mask ${t} (${w}x${h}, eight ${eight})`);
+        for (let c = 1; c < got.areas.length; c++) assert.equal(got.areas[c], want.filter((l) => l === c).length);
+      }
+    }
+  });
+});
+
 describe('distanceTo', () => {
   it('counts steps to the nearest target pixel, capped', () => {
     const row = Uint8Array.from([1, 1, 1, 1, 0, 0, 0]);
