@@ -32,7 +32,7 @@ import { configureSharp } from '../gpu-worker/pipeline/pipeline.js';
 import { mapToAlpha, upsampleAlpha } from '../gpu-worker/pipeline/postprocess.js';
 import { resizeForModel, toChwTensor } from '../gpu-worker/pipeline/preprocess.js';
 import { colourGrid } from '../gpu-worker/pipeline/refine.js';
-import { alphaEdges, composeCutout } from '../gpu-worker/pipeline/render.js';
+import { alphaEdges, composeCutout, needsGrid } from '../gpu-worker/pipeline/render.js';
 
 const DIR = 'test/fixtures/photos';
 /** Photographic cut-outs with exact (soft) alpha, from the Debian package tuxpaint-stamps-default (see SOURCES.md). */
@@ -291,10 +291,13 @@ async function render(model: Model, s: Scene, r: Regions, resized: RgbImage, map
     }
   }
   const enlarged = await upsampleAlpha(alpha8, map.width, map.height, image.width, image.height);
-  const alpha = alphaEdges(image, enlarged, map.width, map.height, spec === LEGACY_ALPHA ? undefined : spec);
-  const rgba = composeCutout(image, alpha, await colourGrid(resized, alpha8, image.width, image.height), map.width, map.height, spec === LEGACY_ALPHA ? undefined : spec);
+  const fitted = alphaEdges(image, enlarged, map.width, map.height, spec === LEGACY_ALPHA ? undefined : spec);
+  const { alpha } = fitted;
+  const steps = spec === LEGACY_ALPHA ? undefined : spec;
+  // As renderOutputs: no grid where the colour line gives the band its colours.
+  const rgba = composeCutout(image, fitted, needsGrid(steps) ? await colourGrid(resized, alpha8, image.width, image.height) : undefined, map.width, map.height, steps);
   // The same colour steps given the true alpha: how much of the edge error is the alpha's.
-  const trueRgba = composeCutout(image, s.alpha, await colourGrid(image, s.alpha, image.width, image.height), map.width, map.height, spec === LEGACY_ALPHA ? undefined : spec);
+  const trueRgba = composeCutout(image, { alpha: Buffer.from(s.alpha) }, await colourGrid(image, s.alpha, image.width, image.height), map.width, map.height, spec === LEGACY_ALPHA ? undefined : spec);
   return { ...metrics(s, r, alpha, rgba), trueEdge: metrics(s, r, s.alpha, trueRgba).edge, ...(quality ? { quality } : {}), secondLook };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { refineBandColours } from '../../../gpu-worker/pipeline/alpha/colour.js';
-import { colourLineAlpha } from '../../../gpu-worker/pipeline/alpha/colour-line.js';
+import { applyBandColours, colourLineAlpha } from '../../../gpu-worker/pipeline/alpha/colour-line.js';
 import { composeRgba } from '../../../gpu-worker/pipeline/outputs.js';
 import { colourGrid } from '../../../gpu-worker/pipeline/refine.js';
 
@@ -73,6 +73,17 @@ describe('colourLineAlpha (soft alpha from the photo)', () => {
       if (given[i] === 0 || given[i] === 255) assert.equal(out[i], given[i], `definite pixel ${i} unchanged`);
       else assert.ok(out[i]! > 0 && out[i]! < 255, 'a soft pixel stays soft');
     }
+  });
+  it('with colours: each soft pixel gets its fur colour from the same pass, with the new alpha', () => {
+    const { rgb, alpha } = scene(4);
+    const image = { data: rgb, width: W, height: H };
+    const out = Uint8Array.from(alpha);
+    const band = colourLineAlpha(image, out, 6, { colours: true })!;
+    assert.ok(band.index.length > 100, `${band.index.length} band pixels`);
+    const rgba = composeRgba(image, out);
+    applyBandColours(rgba, band);
+    for (let k = 0; k < band.index.length; k++) assert.equal(rgba[band.index[k]! * 4 + 3], out[band.index[k]!], 'the alpha byte is the final alpha');
+    assert.ok(colourError(rgba, out) < 4, `band colour error ${colourError(rgba, out).toFixed(2)}`);
   });
   it('a photo without a colour difference (nothing to follow) leaves the alpha as it was', () => {
     const { alpha } = scene(8);
