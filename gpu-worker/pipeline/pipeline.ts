@@ -86,7 +86,7 @@ export function pipelineForModel(model: LoadedModel, options: PipelineOptions): 
   const renders = new FifoGate(options.renderConcurrency || Math.max(1, Math.floor(availableParallelism() / 2)));
   // The alpha steps with the provider's defaults (the second look is on by default only on a GPU).
   const alpha = withProviderDefaults(spec.alpha, model.provider);
-  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, alpha), ...(model.batching ? { batching: model.batching } : {}) };
+  const descriptor: ModelDescriptor = { id: spec.id, sha256: model.sha256, provider: model.provider, rendering: renderingId(options.refine, alpha, spec.input.resize), ...(model.batching ? { batching: model.batching } : {}) };
   let closed = false;
 
   async function process(request: ProcessRequest): Promise<ProcessResult> {

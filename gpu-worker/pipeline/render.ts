@@ -61,11 +61,13 @@ export interface RenderRequest {
 export const RENDERING_VERSION = 5;
 
 /**
- * The alpha settings are part of the rendering: a model spec with other thresholds makes other bytes.
- * @example renderingId(true, DEFAULT_ALPHA) // 'render-3+refine+alpha-1f0c…'
+ * The alpha settings are part of the rendering: a model spec with other thresholds makes other
+ * bytes; so is the kernel that resizes the photo for the model (`input.resize`): the same
+ * weights see other pixels.
+ * @example renderingId(true, DEFAULT_ALPHA, 'linear') // 'render-5+refine+alpha-1f0c…+resize-linear'
  */
-export function renderingId(refine: boolean, alpha?: AlphaSpec): string {
-  return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}${alpha ? `+alpha-${fingerprint(JSON.stringify(alpha))}` : ''}`;
+export function renderingId(refine: boolean, alpha?: AlphaSpec, resize?: string): string {
+  return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}${alpha ? `+alpha-${fingerprint(JSON.stringify(alpha))}` : ''}${resize ? `+resize-${resize}` : ''}`;
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: enough to tell settings apart in a cache key. */

@@ -71,6 +71,9 @@ describe('renderOutputs', () => {
   it('the rendering id names the alpha settings', () => {
     assert.notEqual(renderingId(true, DEFAULT_ALPHA), renderingId(true, AlphaSpec.parse({ curveHigh: 240 })));
     assert.match(renderingId(true, DEFAULT_ALPHA), /^render-5\+refine\+alpha-[0-9a-f]{8}$/);
+    // The model input's resize kernel changes what the model sees, so it is part of the id.
+    assert.notEqual(renderingId(true, DEFAULT_ALPHA, 'linear'), renderingId(true, DEFAULT_ALPHA, 'lanczos3'));
+    assert.match(renderingId(true, DEFAULT_ALPHA, 'linear'), /\+resize-linear$/);
   });
   it('a map that does not match its stated size rejects', async () => {
     await assert.rejects(renderOutputs({ image, resized, map: { ...map(), width: 15 }, output, kinds: ['mask', 'cutout'], refine: true }), /alpha has 256 values for a 15x16 map/);
