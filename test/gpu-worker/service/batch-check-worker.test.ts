@@ -10,29 +10,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWorker } from '../../../gpu-worker/main.js';
 import { buildTinyModel, tinySpec, writeModelFile, type TinyModelOptions } from '../../support/tiny-model.js';
+import { exit, Exited, WORKER_TEST_ENV } from './run-worker-support.js';
 
 const ENV = {
-  GOOGLE_CLOUD_PROJECT: 'petcutout-local',
-  UPLOADS_BUCKET: 'uploads-bkt',
-  RESULTS_BUCKET: 'results-bkt',
-  WORKER_MODE: 'push',
-  PORT: '0',
-  LOG_LEVEL: 'silent',
-  PUBSUB_EMULATOR_HOST: '127.0.0.1:1',
-  STORAGE_EMULATOR_HOST: 'http://127.0.0.1:1',
+  ...WORKER_TEST_ENV,
   EXECUTION_PROVIDER: 'cpu',
   INTRA_OP_THREADS: '1',
   MAX_BATCH_SIZE: '4',
   PIPELINE_THREAD: 'true',
-};
-
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-const exit = (code: number): never => {
-  throw new Exited(code);
 };
 
 async function modelEnv(options: TinyModelOptions): Promise<Record<string, string>> {

@@ -3,26 +3,9 @@ import { describe, it } from 'node:test';
 import { runWorker } from '../../../gpu-worker/main.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { FakePipeline } from './fakes.js';
+import { exit, Exited, WORKER_TEST_ENV } from './run-worker-support.js';
 
-const ENV = {
-  GOOGLE_CLOUD_PROJECT: 'petcutout-local',
-  UPLOADS_BUCKET: 'uploads-bkt',
-  RESULTS_BUCKET: 'results-bkt',
-  WORKER_MODE: 'push',
-  PORT: '0',
-  LOG_LEVEL: 'silent',
-  PUBSUB_EMULATOR_HOST: '127.0.0.1:1',
-  STORAGE_EMULATOR_HOST: 'http://127.0.0.1:1',
-};
-
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-const exit = (code: number): never => {
-  throw new Exited(code);
-};
+const ENV = WORKER_TEST_ENV;
 
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
