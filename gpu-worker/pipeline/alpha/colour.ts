@@ -1,4 +1,5 @@
 import type { RgbImage } from '../decode.js';
+import { forEachSoftTile, PixelWrites } from './soft-tiles.js';
 
 /** Fewer definite pixels than this in a pixel's window: keep the colour the grid gave it. */
 const MIN_DEFINITE = 3;
@@ -24,102 +25,68 @@ export function bandColours(image: RgbImage, alpha: Uint8Array, rgba: Uint8Array
   const side = T + 2 * r;
   // Per cell of the summed-area table, interleaved: opaque R, G, B, count, clear R, G, B, count.
   const sat = new Float64Array((side + 1) * (side + 1) * 8);
-  for (let y0 = 0; y0 < H; y0 += T) {
-    for (let x0 = 0; x0 < W; x0 += T) {
-      const x1 = Math.min(W, x0 + T);
-      const y1 = Math.min(H, y0 + T);
-      if (!hasSoft(alpha, W, x0, y0, x1, y1)) continue;
-      const rx0 = Math.max(0, x0 - r);
-      const ry0 = Math.max(0, y0 - r);
-      const rw = Math.min(W, x1 + r) - rx0;
-      const rh = Math.min(H, y1 + r) - ry0;
-      const s8 = (rw + 1) * 8;
-      sat.fill(0, 0, s8);
-      for (let y = 0; y < rh; y++) {
-        // Running row sums in locals (an array and an inner loop per pixel cost twice as much).
-        let fr = 0, fg = 0, fb = 0, fn = 0, br = 0, bg = 0, bb = 0, bn = 0;
-        const row = (y + 1) * s8;
-        sat.fill(0, row, row + 8);
-        for (let x = 0, i = (y + ry0) * W + rx0, j = row + 8; x < rw; x++, i++, j += 8) {
-          const a = alpha[i]!;
-          if (a === 255) {
-            fr += rgb[i * 3]!;
-            fg += rgb[i * 3 + 1]!;
-            fb += rgb[i * 3 + 2]!;
-            fn++;
-          } else if (a === 0) {
-            br += rgb[i * 3]!;
-            bg += rgb[i * 3 + 1]!;
-            bb += rgb[i * 3 + 2]!;
-            bn++;
-          }
-          const up = j - s8;
-          sat[j] = sat[up]! + fr;
-          sat[j + 1] = sat[up + 1]! + fg;
-          sat[j + 2] = sat[up + 2]! + fb;
-          sat[j + 3] = sat[up + 3]! + fn;
-          sat[j + 4] = sat[up + 4]! + br;
-          sat[j + 5] = sat[up + 5]! + bg;
-          sat[j + 6] = sat[up + 6]! + bb;
-          sat[j + 7] = sat[up + 7]! + bn;
+  forEachSoftTile(alpha, W, H, r, T, ({ x0, y0, x1, y1, rx0, ry0, rw, rh }) => {
+    const s8 = (rw + 1) * 8;
+    sat.fill(0, 0, s8);
+    for (let y = 0; y < rh; y++) {
+      // Running row sums in locals (an array and an inner loop per pixel cost twice as much).
+      let fr = 0, fg = 0, fb = 0, fn = 0, br = 0, bg = 0, bb = 0, bn = 0;
+      const row = (y + 1) * s8;
+      sat.fill(0, row, row + 8);
+      for (let x = 0, i = (y + ry0) * W + rx0, j = row + 8; x < rw; x++, i++, j += 8) {
+        const a = alpha[i]!;
+        if (a === 255) {
+          fr += rgb[i * 3]!;
+          fg += rgb[i * 3 + 1]!;
+          fb += rgb[i * 3 + 2]!;
+          fn++;
+        } else if (a === 0) {
+          br += rgb[i * 3]!;
+          bg += rgb[i * 3 + 1]!;
+          bb += rgb[i * 3 + 2]!;
+          bn++;
         }
+        const up = j - s8;
+        sat[j] = sat[up]! + fr;
+        sat[j + 1] = sat[up + 1]! + fg;
+        sat[j + 2] = sat[up + 2]! + fb;
+        sat[j + 3] = sat[up + 3]! + fn;
+        sat[j + 4] = sat[up + 4]! + br;
+        sat[j + 5] = sat[up + 5]! + bg;
+        sat[j + 6] = sat[up + 6]! + bb;
+        sat[j + 7] = sat[up + 7]! + bn;
       }
-      for (let y = y0; y < y1; y++) {
-        const ly = y - ry0;
-        const ya = Math.max(0, ly - r) * s8;
-        const yb = Math.min(rh, ly + r + 1) * s8;
-        for (let x = x0; x < x1; x++) {
-          const i = y * W + x;
-          const a8 = alpha[i]!;
-          if (a8 === 0 || a8 === 255) continue;
-          const lx = x - rx0;
-          const xa = Math.max(0, lx - r) * 8;
-          const xb = Math.min(rw, lx + r + 1) * 8;
-          const p11 = yb + xb;
-          const p01 = ya + xb;
-          const p10 = yb + xa;
-          const p00 = ya + xa;
-          const nf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
-          if (nf < MIN_DEFINITE) continue;
-          const nb = sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!;
-          const a = a8 / 255;
-          for (let c = 0; c < 3; c++) {
-            const f = (sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!) / nf;
-            const I = rgb[i * 3 + c]!;
-            // Without clear neighbours the background is what the pixel's mix implies with F = f.
-            const b = nb >= MIN_DEFINITE ? (sat[p11 + 4 + c]! - sat[p01 + 4 + c]! - sat[p10 + 4 + c]! + sat[p00 + 4 + c]!) / nb : (I - a * f) / (1 - a);
-            const v = f + a * (I - a * f - (1 - a) * b);
-            rgba[i * 4 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-          }
+    }
+    for (let y = y0; y < y1; y++) {
+      const ly = y - ry0;
+      const ya = Math.max(0, ly - r) * s8;
+      const yb = Math.min(rh, ly + r + 1) * s8;
+      for (let x = x0; x < x1; x++) {
+        const i = y * W + x;
+        const a8 = alpha[i]!;
+        if (a8 === 0 || a8 === 255) continue;
+        const lx = x - rx0;
+        const xa = Math.max(0, lx - r) * 8;
+        const xb = Math.min(rw, lx + r + 1) * 8;
+        const p11 = yb + xb;
+        const p01 = ya + xb;
+        const p10 = yb + xa;
+        const p00 = ya + xa;
+        const nf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
+        if (nf < MIN_DEFINITE) continue;
+        const nb = sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!;
+        const a = a8 / 255;
+        for (let c = 0; c < 3; c++) {
+          const f = (sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!) / nf;
+          const I = rgb[i * 3 + c]!;
+          // Without clear neighbours the background is what the pixel's mix implies with F = f.
+          const b = nb >= MIN_DEFINITE ? (sat[p11 + 4 + c]! - sat[p01 + 4 + c]! - sat[p10 + 4 + c]! + sat[p00 + 4 + c]!) / nb : (I - a * f) / (1 - a);
+          const v = f + a * (I - a * f - (1 - a) * b);
+          rgba[i * 4 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
         }
       }
     }
-  }
-}
-
-/**
- * Whether the tile [x0, x1) x [y0, y1) holds a soft pixel (stops at the first). Most tiles of
- * a 12 MP photo are wholly opaque or clear and are read to the end, so rows are read four
- * bytes at a time where they are aligned: a word of 0 or 0xffffffff holds no soft pixel.
- */
-export function hasSoft(alpha: Uint8Array, W: number, x0: number, y0: number, x1: number, y1: number): boolean {
-  const words = (alpha.byteOffset & 3) === 0 ? new Uint32Array(alpha.buffer, alpha.byteOffset, alpha.length >> 2) : undefined;
-  for (let y = y0; y < y1; y++) {
-    let i = y * W + x0;
-    const end = y * W + x1;
-    if (words) {
-      // Bytes up to the first aligned word, then whole words, then the rest byte by byte.
-      for (; i < end && (i & 3) !== 0; i++) if (alpha[i] !== 0 && alpha[i] !== 255) return true;
-      for (let w = i >> 2, wEnd = end >> 2; w < wEnd; w++, i += 4) {
-        const v = words[w]!;
-        if (v !== 0 && v !== 0xffffffff) {
-          for (let k = i; k < i + 4; k++) if (alpha[k] !== 0 && alpha[k] !== 255) return true;
-        }
-      }
-    }
-    for (; i < end; i++) if (alpha[i] !== 0 && alpha[i] !== 255) return true;
-  }
-  return false;
+  });
 }
 
 /** Below this summed weight (pixels' worth of alpha or 1 - alpha) a side's mean is not trusted. */
@@ -151,109 +118,87 @@ export function refineBandColours(image: RgbImage, alpha: Uint8Array, rgba: Uint
   // Per cell of the summed-area table, interleaved: a F (R, G, B), a, I - a F (R, G, B), 1 - a.
   const sat = new Float64Array((side + 1) * (side + 1) * 8);
   const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.byteLength >> 2);
-  // The new colours (index, packed RGBA), written once every tile has read the old ones.
-  let index = new Uint32Array(1 << 16);
-  let value = new Uint32Array(1 << 16);
-  let count = 0;
-  for (let y0 = 0; y0 < H; y0 += T) {
-    for (let x0 = 0; x0 < W; x0 += T) {
-      const x1 = Math.min(W, x0 + T);
-      const y1 = Math.min(H, y0 + T);
-      if (!hasSoft(alpha, W, x0, y0, x1, y1)) continue;
-      const rx0 = Math.max(0, x0 - r);
-      const ry0 = Math.max(0, y0 - r);
-      const rw = Math.min(W, x1 + r) - rx0;
-      const rh = Math.min(H, y1 + r) - ry0;
-      const s8 = (rw + 1) * 8;
-      sat.fill(0, 0, s8);
-      for (let y = 0; y < rh; y++) {
-        let fr = 0, fg = 0, fb = 0, fa = 0, br = 0, bg = 0, bb = 0, ba = 0;
-        const row = (y + 1) * s8;
-        sat.fill(0, row, row + 8);
-        for (let x = 0, i = (y + ry0) * W + rx0, j = row + 8; x < rw; x++, i++, j += 8) {
-          const a8 = alpha[i]!;
-          const I0 = rgb[i * 3]!;
-          const I1 = rgb[i * 3 + 1]!;
-          const I2 = rgb[i * 3 + 2]!;
-          if (a8 === 255) {
-            fr += I0;
-            fg += I1;
-            fb += I2;
-            fa += 1;
-          } else if (a8 === 0) {
-            br += I0;
-            bg += I1;
-            bb += I2;
-            ba += 1;
-          } else {
-            const a = a8 / 255;
-            const p = px[i]!;
-            const f0 = a * (p & 255);
-            const f1 = a * ((p >>> 8) & 255);
-            const f2 = a * ((p >>> 16) & 255);
-            fr += a * f0;
-            fg += a * f1;
-            fb += a * f2;
-            fa += a * a;
-            br += (1 - a) * (I0 - f0);
-            bg += (1 - a) * (I1 - f1);
-            bb += (1 - a) * (I2 - f2);
-            ba += (1 - a) * (1 - a);
-          }
-          const up = j - s8;
-          sat[j] = sat[up]! + fr;
-          sat[j + 1] = sat[up + 1]! + fg;
-          sat[j + 2] = sat[up + 2]! + fb;
-          sat[j + 3] = sat[up + 3]! + fa;
-          sat[j + 4] = sat[up + 4]! + br;
-          sat[j + 5] = sat[up + 5]! + bg;
-          sat[j + 6] = sat[up + 6]! + bb;
-          sat[j + 7] = sat[up + 7]! + ba;
-        }
-      }
-      for (let y = y0; y < y1; y++) {
-        const ly = y - ry0;
-        const ya = Math.max(0, ly - r) * s8;
-        const yb = Math.min(rh, ly + r + 1) * s8;
-        for (let x = x0; x < x1; x++) {
-          const i = y * W + x;
-          const a8 = alpha[i]!;
-          if (a8 === 0 || a8 === 255) continue;
-          const lx = x - rx0;
-          const xa = Math.max(0, lx - r) * 8;
-          const xb = Math.min(rw, lx + r + 1) * 8;
-          const p11 = yb + xb;
-          const p01 = ya + xb;
-          const p10 = yb + xa;
-          const p00 = ya + xa;
-          const wf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
-          const wb = sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!;
+  // The new colours (packed RGBA), written once every tile has read the old ones.
+  const writes = new PixelWrites();
+  forEachSoftTile(alpha, W, H, r, T, ({ x0, y0, x1, y1, rx0, ry0, rw, rh }) => {
+    const s8 = (rw + 1) * 8;
+    sat.fill(0, 0, s8);
+    for (let y = 0; y < rh; y++) {
+      let fr = 0, fg = 0, fb = 0, fa = 0, br = 0, bg = 0, bb = 0, ba = 0;
+      const row = (y + 1) * s8;
+      sat.fill(0, row, row + 8);
+      for (let x = 0, i = (y + ry0) * W + rx0, j = row + 8; x < rw; x++, i++, j += 8) {
+        const a8 = alpha[i]!;
+        const I0 = rgb[i * 3]!;
+        const I1 = rgb[i * 3 + 1]!;
+        const I2 = rgb[i * 3 + 2]!;
+        if (a8 === 255) {
+          fr += I0;
+          fg += I1;
+          fb += I2;
+          fa += 1;
+        } else if (a8 === 0) {
+          br += I0;
+          bg += I1;
+          bb += I2;
+          ba += 1;
+        } else {
           const a = a8 / 255;
-          const old = px[i]!;
-          let packed = a8 << 24;
-          for (let c = 0; c < 3; c++) {
-            const I = rgb[i * 3 + c]!;
-            const f = wf >= MIN_SIDE_WEIGHT ? (sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!) / wf : (old >>> (8 * c)) & 255;
-            // Without background weight near, the background is what the pixel's mix implies with F = f.
-            const b = wb >= MIN_SIDE_WEIGHT ? (sat[p11 + 4 + c]! - sat[p01 + 4 + c]! - sat[p10 + 4 + c]! + sat[p00 + 4 + c]!) / wb : (I - a * f) / (1 - a);
-            const v = f + a * (I - a * f - (1 - a) * b) + 0.5;
-            packed |= (v <= 0 ? 0 : v >= 255 ? 255 : v | 0) << (8 * c);
-          }
-          if (count === index.length) {
-            index = grow(index);
-            value = grow(value);
-          }
-          index[count] = i;
-          value[count++] = packed >>> 0;
+          const p = px[i]!;
+          const f0 = a * (p & 255);
+          const f1 = a * ((p >>> 8) & 255);
+          const f2 = a * ((p >>> 16) & 255);
+          fr += a * f0;
+          fg += a * f1;
+          fb += a * f2;
+          fa += a * a;
+          br += (1 - a) * (I0 - f0);
+          bg += (1 - a) * (I1 - f1);
+          bb += (1 - a) * (I2 - f2);
+          ba += (1 - a) * (1 - a);
         }
+        const up = j - s8;
+        sat[j] = sat[up]! + fr;
+        sat[j + 1] = sat[up + 1]! + fg;
+        sat[j + 2] = sat[up + 2]! + fb;
+        sat[j + 3] = sat[up + 3]! + fa;
+        sat[j + 4] = sat[up + 4]! + br;
+        sat[j + 5] = sat[up + 5]! + bg;
+        sat[j + 6] = sat[up + 6]! + bb;
+        sat[j + 7] = sat[up + 7]! + ba;
       }
     }
-  }
-  for (let k = 0; k < count; k++) px[index[k]!] = value[k]!;
-}
-
-function grow(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(a.length * 2);
-  b.set(a);
-  return b;
+    for (let y = y0; y < y1; y++) {
+      const ly = y - ry0;
+      const ya = Math.max(0, ly - r) * s8;
+      const yb = Math.min(rh, ly + r + 1) * s8;
+      for (let x = x0; x < x1; x++) {
+        const i = y * W + x;
+        const a8 = alpha[i]!;
+        if (a8 === 0 || a8 === 255) continue;
+        const lx = x - rx0;
+        const xa = Math.max(0, lx - r) * 8;
+        const xb = Math.min(rw, lx + r + 1) * 8;
+        const p11 = yb + xb;
+        const p01 = ya + xb;
+        const p10 = yb + xa;
+        const p00 = ya + xa;
+        const wf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
+        const wb = sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!;
+        const a = a8 / 255;
+        const old = px[i]!;
+        let packed = a8 << 24;
+        for (let c = 0; c < 3; c++) {
+          const I = rgb[i * 3 + c]!;
+          const f = wf >= MIN_SIDE_WEIGHT ? (sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!) / wf : (old >>> (8 * c)) & 255;
+          // Without background weight near, the background is what the pixel's mix implies with F = f.
+          const b = wb >= MIN_SIDE_WEIGHT ? (sat[p11 + 4 + c]! - sat[p01 + 4 + c]! - sat[p10 + 4 + c]! + sat[p00 + 4 + c]!) / wb : (I - a * f) / (1 - a);
+          const v = f + a * (I - a * f - (1 - a) * b) + 0.5;
+          packed |= (v <= 0 ? 0 : v >= 255 ? 255 : v | 0) << (8 * c);
+        }
+        writes.push(i, packed);
+      }
+    }
+  });
+  for (let k = 0; k < writes.count; k++) px[writes.index[k]!] = writes.value[k]!;
 }

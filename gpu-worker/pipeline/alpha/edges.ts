@@ -1,5 +1,5 @@
 import type { RgbImage } from '../decode.js';
-import { hasSoft } from './colour.js';
+import { hasSoft } from './soft-tiles.js';
 
 export interface EdgeOptions {
   /** Window radius of the guided filter, in full-resolution pixels. */

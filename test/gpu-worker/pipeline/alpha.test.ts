@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bandColours, hasSoft } from '../../../gpu-worker/pipeline/alpha/colour.js';
+import { bandColours } from '../../../gpu-worker/pipeline/alpha/colour.js';
+import { hasSoft } from '../../../gpu-worker/pipeline/alpha/soft-tiles.js';
 import { labelComponents } from '../../../gpu-worker/pipeline/alpha/components.js';
 import { responseCurve } from '../../../gpu-worker/pipeline/alpha/curve.js';
 import { decisiveAlpha } from '../../../gpu-worker/pipeline/alpha/decisive.js';
