@@ -57,14 +57,16 @@ export interface RenderRequest {
  * 4: the preview composed at its own size (768 px long side, `renderPreview`).
  * 5: the colour line in the soft band and the second colour pass (the spec's fields change too,
  *    but the code behind the same settings changed as well).
+ * 6: the colour line tries the window's halves along the outline, the second colour pass's
+ *    gain (UNMIX_PRIOR), the response curve's default high end 240.
  */
-export const RENDERING_VERSION = 5;
+export const RENDERING_VERSION = 6;
 
 /**
  * The alpha settings are part of the rendering: a model spec with other thresholds makes other
  * bytes; so is the kernel that resizes the photo for the model (`input.resize`): the same
  * weights see other pixels.
- * @example renderingId(true, DEFAULT_ALPHA, 'linear') // 'render-5+refine+alpha-1f0c…+resize-linear'
+ * @example renderingId(true, DEFAULT_ALPHA, 'linear') // 'render-6+refine+alpha-1f0c…+resize-linear'
  */
 export function renderingId(refine: boolean, alpha?: AlphaSpec, resize?: string): string {
   return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}${alpha ? `+alpha-${fingerprint(JSON.stringify(alpha))}` : ''}${resize ? `+resize-${resize}` : ''}`;

@@ -1,12 +1,14 @@
 import type { RgbImage } from '../decode.js';
-import { forEachSoftTile, PixelWrites } from './soft-tiles.js';
+import { forEachSoftTile, PixelWrites, tileFor } from './soft-tiles.js';
 
-/** Fewer opaque or clear pixels than this in a pixel's window: no colour line there, the alpha stays. */
 /** Fewer opaque pixels than this in a pixel's window: no band colour either (as alpha/colour.ts). */
 const MIN_DEFINITE = 3;
+/** Fewer opaque or clear pixels than this in a box: no colour line from it (the window's: the alpha stays). */
 const MIN_SIDE = 4;
 /** Foreground and background means closer than this (RGB distance squared) do not define a line. */
 const MIN_LINE = 12 * 12;
+/** The window and its two halves along the outline: the boxes whose mean colours are tried as a pixel's two sides. */
+const BOXES = 3;
 
 /**
  * Soft alpha from the photo's colour line, per soft pixel: within `radius`, the mean colour
@@ -19,6 +21,14 @@ const MIN_LINE = 12 * 12;
  * the trimap's known parts, its soft band the unknown one, so the work follows the outline.
  * Why per pixel and not per tile (edges.ts): along an outline the fur and the background
  * change colour every few pixels, and one line per 64-px tile mixes them.
+ * The two sides are sampled, not only averaged (the idea of sampling-based matting, e.g.
+ * Gastal and Oliveira's shared sampling): the means of the whole window and of its two halves
+ * along the outline are tried as F and as B (nine pairs), and the pair whose segment passes
+ * closest to the pixel's colour is used. Where the fur or the background changes colour along
+ * the edge inside the window (a dark patch beside a light one, sky next to grass), the half
+ * on the pixel's own side holds the colours that mixed into it. Quality bench set A, edge
+ * colour error 3.84 -> 3.68 (all other steps as now); the whole window and all four halves
+ * (25 pairs) 3.64, for twice the cost: ~50 ms more per 12 MP photo than the whole window alone.
  * With `colours`, the same sums also give each soft pixel its band colour (what alpha/colour.ts
  * `bandColours` computes with the new alpha, in the same pass instead of a second one over
  * the band: ~80 ms per 12 MP photo), returned for `applyBandColours`.
@@ -26,15 +36,16 @@ const MIN_LINE = 12 * 12;
  */
 export function colourLineAlpha(image: RgbImage, alpha: Uint8Array, radius: number, options: { colours?: boolean; tile?: number } = {}): BandColourList | undefined {
   const colours = options.colours ?? false;
-  const tile = options.tile ?? 64;
   const { width: W, height: H, data: rgb } = image;
   if (alpha.length !== W * H || rgb.length !== W * H * 3) throw new Error(`colourLineAlpha: ${alpha.length} alpha values and ${rgb.length} colour bytes for a ${W}x${H} image`);
   const r = Math.max(1, Math.round(radius));
-  const T = tile;
+  const T = options.tile ?? tileFor(r);
   const side = T + 2 * r;
   // Per cell, interleaved: opaque R, G, B, sum of squares, count; clear R, G, B, sum of squares, count.
   const K = 10;
   const sat = new Float64Array((side + 1) * (side + 1) * K);
+  // Per pixel: each box's K sums.
+  const sums = new Float64Array(BOXES * K);
   // New alpha in the top byte, the band colour (when asked) below.
   const writes = new PixelWrites();
   forEachSoftTile(alpha, W, H, r, T, ({ x0, y0, x1, y1, rx0, ry0, rw, rh }) => {
@@ -77,29 +88,56 @@ export function colourLineAlpha(image: RgbImage, alpha: Uint8Array, radius: numb
         const lx = x - rx0;
         const xa = Math.max(0, lx - r) * K;
         const xb = Math.min(rw, lx + r + 1) * K;
-        const p11 = yb + xb, p01 = ya + xb, p10 = yb + xa, p00 = ya + xa;
-        // Box sums inlined (a closure per pixel cost more than the sums).
-        const nf = sat[p11 + 4]! - sat[p01 + 4]! - sat[p10 + 4]! + sat[p00 + 4]!;
-        const nb = sat[p11 + 9]! - sat[p01 + 9]! - sat[p10 + 9]! + sat[p00 + 9]!;
+        boxSums(sat, sums, 0, ya, yb, xa, xb);
+        const nf = sums[4]!;
+        const nb = sums[9]!;
         if (nf < MIN_DEFINITE) continue;
-        const Fr = (sat[p11]! - sat[p01]! - sat[p10]! + sat[p00]!) / nf;
-        const Fg = (sat[p11 + 1]! - sat[p01 + 1]! - sat[p10 + 1]! + sat[p00 + 1]!) / nf;
-        const Fb = (sat[p11 + 2]! - sat[p01 + 2]! - sat[p10 + 2]! + sat[p00 + 2]!) / nf;
         const I0 = rgb[i * 3]!, I1 = rgb[i * 3 + 1]!, I2 = rgb[i * 3 + 2]!;
+        // The pair of boxes whose opaque and clear means explain the pixel best (the whole window when none is usable).
+        let f = 0;
+        let g = 0;
+        if (nf >= MIN_SIDE && nb >= MIN_SIDE) {
+          // Halves split along the outline (the alpha's gradient is across it): a vertical edge
+          // is split into its top and bottom halves, whose fur and background colours differ.
+          const gx = (x + 1 < W ? alpha[i + 1]! : a8) - (x > 0 ? alpha[i - 1]! : a8);
+          const gy = (y + 1 < H ? alpha[i + W]! : a8) - (y > 0 ? alpha[i - W]! : a8);
+          if (Math.abs(gx) >= Math.abs(gy)) {
+            boxSums(sat, sums, K, ya, (ly + 1) * sk, xa, xb);
+            boxSums(sat, sums, 2 * K, ly * sk, yb, xa, xb);
+          } else {
+            boxSums(sat, sums, K, ya, yb, xa, (lx + 1) * K);
+            boxSums(sat, sums, 2 * K, ya, yb, lx * K, xb);
+          }
+          let best = Infinity;
+          for (let fo = 0; fo < BOXES * K; fo += K) {
+            if (sums[fo + 4]! < MIN_SIDE) continue;
+            for (let bo = 0; bo < BOXES * K; bo += K) {
+              if (sums[bo + 9]! < MIN_SIDE) continue;
+              const d = distortion(sums, fo, bo, I0, I1, I2);
+              // Strictly better only: the whole window (box 0) wins ties.
+              if (d < best) {
+                best = d;
+                f = fo;
+                g = bo;
+              }
+            }
+          }
+        }
+        const fn = sums[f + 4]!;
+        const Fr = sums[f]! / fn, Fg = sums[f + 1]! / fn, Fb = sums[f + 2]! / fn;
+        const bn = sums[g + 9]!;
         let a = a8 / 255;
         let Br = 0, Bg = 0, Bb = 0;
         if (nb >= MIN_DEFINITE) {
-          Br = (sat[p11 + 5]! - sat[p01 + 5]! - sat[p10 + 5]! + sat[p00 + 5]!) / nb;
-          Bg = (sat[p11 + 6]! - sat[p01 + 6]! - sat[p10 + 6]! + sat[p00 + 6]!) / nb;
-          Bb = (sat[p11 + 7]! - sat[p01 + 7]! - sat[p10 + 7]! + sat[p00 + 7]!) / nb;
+          Br = sums[g + 5]! / bn;
+          Bg = sums[g + 6]! / bn;
+          Bb = sums[g + 7]! / bn;
         }
         const dr = Fr - Br, dg = Fg - Bg, db = Fb - Bb;
         const len2 = dr * dr + dg * dg + db * db;
         if (nf >= MIN_SIDE && nb >= MIN_SIDE && len2 >= MIN_LINE) {
-          // Pooled colour variance of the two sides (sum over channels).
-          const qf = sat[p11 + 3]! - sat[p01 + 3]! - sat[p10 + 3]! + sat[p00 + 3]!;
-          const qb = sat[p11 + 8]! - sat[p01 + 8]! - sat[p10 + 8]! + sat[p00 + 8]!;
-          const spread = Math.max(0, qf / nf - (Fr * Fr + Fg * Fg + Fb * Fb)) + Math.max(0, qb / nb - (Br * Br + Bg * Bg + Bb * Bb));
+          // Pooled colour variance of the chosen boxes' two sides (sum over channels).
+          const spread = Math.max(0, sums[f + 3]! / fn - (Fr * Fr + Fg * Fg + Fb * Fb)) + Math.max(0, sums[g + 8]! / bn - (Br * Br + Bg * Bg + Bb * Bb));
           const trust = len2 / (len2 + spread);
           const line = ((I0 - Br) * dr + (I1 - Bg) * dg + (I2 - Bb) * db) / len2;
           const est = line <= 0 ? 0 : line >= 1 ? 1 : line;
@@ -142,6 +180,31 @@ export interface BandColourList {
 export function applyBandColours(rgba: Uint8Array, band: BandColourList): void {
   const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.byteLength >> 2);
   for (let k = 0; k < band.index.length; k++) px[band.index[k]!] = band.rgba[k]!;
+}
+
+/** The K sums of the box rows `ya`..`yb`, columns `xa`..`xb` (table offsets) into `sums` at `o`. */
+function boxSums(sat: Float64Array, sums: Float64Array, o: number, ya: number, yb: number, xa: number, xb: number): void {
+  const p11 = yb + xb, p01 = ya + xb, p10 = yb + xa, p00 = ya + xa;
+  for (let c = 0; c < 10; c++) sums[o + c] = sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!;
+}
+
+/**
+ * How far the pixel lies from the segment between the opaque mean of box `fo` and the clear
+ * mean of box `bo` (squared colour distance to its nearest point; not divided by the segment's
+ * length: set A 3.68 as it is, 3.72 divided); Infinity when the two means are too close to
+ * define a line.
+ */
+function distortion(sums: Float64Array, fo: number, bo: number, I0: number, I1: number, I2: number): number {
+  const fn = sums[fo + 4]!;
+  const bn = sums[bo + 9]!;
+  const Br = sums[bo + 5]! / bn, Bg = sums[bo + 6]! / bn, Bb = sums[bo + 7]! / bn;
+  const dr = sums[fo]! / fn - Br, dg = sums[fo + 1]! / fn - Bg, db = sums[fo + 2]! / fn - Bb;
+  const len2 = dr * dr + dg * dg + db * db;
+  if (len2 < MIN_LINE) return Infinity;
+  const line = ((I0 - Br) * dr + (I1 - Bg) * dg + (I2 - Bb) * db) / len2;
+  const t = line <= 0 ? 0 : line >= 1 ? 1 : line;
+  const er = I0 - Br - t * dr, eg = I1 - Bg - t * dg, eb = I2 - Bb - t * db;
+  return er * er + eg * eg + eb * eb;
 }
 
 function clampByte(v: number): number {

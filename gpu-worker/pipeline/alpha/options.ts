@@ -17,11 +17,14 @@ export const AlphaSpec = z
     decisive: z.boolean().default(true),
     /**
      * Response curve in the band: at or below `curveLow` -> 0, at or above `curveHigh` -> 255,
-     * linear between; symmetric around 128 so the outline (where alpha crosses 128) stays put.
-     * Only where the photo does not decide the band later (see `curveEnlarged`).
+     * linear between. Only where the photo does not decide the band later (see `curveEnlarged`).
+     * Not symmetric around 128: the colour line (`colourLine`) fits the soft pixels to the photo
+     * afterwards, but never those the curve made opaque, and a pixel made opaque keeps the
+     * background that mixed into it. Quality bench set A, edge colour error: high 217 3.73,
+     * 230 3.65, 240 3.64, 250 3.67 (low 38); low 30 3.70, 16 3.83 (high 240); IoU 0.985-0.986.
      */
     curveLow: z.number().int().min(0).max(254).default(38),
-    curveHigh: z.number().int().min(1).max(255).default(217),
+    curveHigh: z.number().int().min(1).max(255).default(240),
     /**
      * Also apply the curve when the band is fitted to the photo at full resolution afterwards
      * (`colourLine` or `edgeAware`, enlarged at least `edgeMinScale` times). Off: there the band

@@ -7,6 +7,21 @@
  * than the sums, see colour-line.ts).
  */
 
+/** The smallest tile side: a thin band on a large photo wastes little on tiles this size. */
+const MIN_TILE = 64;
+
+/**
+ * The tile side for windows of `radius`: at least four radii, so building a tile's table (the
+ * tile plus a radius all round) costs a few times the tile's own pixels, not tens of times (a
+ * 64-px map enlarged 12 times to the preview has 48-px windows: a 64-px tile read 160 x 160
+ * cells for 64 x 64 pixels). Outputs do not depend on it: each window is the same, clipped to
+ * the photo, whatever tile it is read from.
+ * @example tileFor(48) // 192
+ */
+export function tileFor(radius: number): number {
+  return Math.max(MIN_TILE, 4 * radius);
+}
+
 /** A tile [x0, x1) x [y0, y1) and the region its windows read: `rw` x `rh` pixels from (rx0, ry0). */
 export interface SoftTile {
   x0: number;

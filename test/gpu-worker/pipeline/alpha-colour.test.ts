@@ -51,7 +51,8 @@ describe('refineBandColours (second blur-fusion pass)', () => {
     refineBandColours(image, alpha, rgba, 4);
     const second = colourError(rgba, alpha);
     assert.ok(second < 0.6 * first, `error ${first.toFixed(2)} -> ${second.toFixed(2)}`);
-    assert.ok(second < 5, `second pass error ${second.toFixed(2)}`);
+    // With the local mean as a prior (UNMIX_PRIOR 0.3) rather than Forte and Pitie's gain a: 2.25 here, 2.85 with a.
+    assert.ok(second < 2.5, `second pass error ${second.toFixed(2)}`);
     for (let i = 0; i < alpha.length; i++) {
       if (alpha[i] !== 0 && alpha[i] !== 255) continue;
       assert.deepEqual([...rgba.subarray(i * 4, i * 4 + 4)], [...before.subarray(i * 4, i * 4 + 4)], `definite pixel ${i} unchanged`);
@@ -84,6 +85,38 @@ describe('colourLineAlpha (soft alpha from the photo)', () => {
     applyBandColours(rgba, band);
     for (let k = 0; k < band.index.length; k++) assert.equal(rgba[band.index[k]! * 4 + 3], out[band.index[k]!], 'the alpha byte is the final alpha');
     assert.ok(colourError(rgba, out) < 4, `band colour error ${colourError(rgba, out).toFixed(2)}`);
+  });
+  it('where the fur and the background change colour inside the window, the half on the pixel\'s side gives the better line', () => {
+    // Fur brown on the left, grey on the right (as above); background blue above the middle, green below.
+    const sky = [70, 110, 200];
+    const twoBackgrounds = (soft: number): { rgb: Buffer; alpha: Uint8Array } => {
+      const { alpha } = scene(soft);
+      const rgb = Buffer.alloc(W * H * 3);
+      for (let i = 0; i < alpha.length; i++) {
+        const a = alpha[i]! / 255;
+        const F = fur(i % W);
+        const B = Math.floor(i / W) < H / 2 ? sky : BG;
+        for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(a * F[c]! + (1 - a) * B[c]!);
+      }
+      return { rgb, alpha };
+    };
+    const truth = twoBackgrounds(2).alpha;
+    const given = scene(8).alpha;
+    const out = Uint8Array.from(given);
+    colourLineAlpha({ data: twoBackgrounds(2).rgb, width: W, height: H }, out, 6);
+    // Soft pixels within 6 px of a colour change (the window straddles it): mean |alpha - truth|
+    // in levels is 17.8 with the halves tried, 22.8 with the whole window only.
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < out.length; i++) {
+      const x = i % W;
+      const y = Math.floor(i / W);
+      if (given[i] === 0 || given[i] === 255 || (Math.abs(x - W / 2) > 6 && Math.abs(y - H / 2) > 6)) continue;
+      sum += Math.abs(out[i]! - truth[i]!);
+      n++;
+    }
+    assert.ok(n > 300, `${n} soft pixels near the colour changes`);
+    assert.ok(sum / n < 20, `alpha error near the colour changes ${(sum / n).toFixed(1)} levels`);
   });
   it('a photo without a colour difference (nothing to follow) leaves the alpha as it was', () => {
     const { alpha } = scene(8);
