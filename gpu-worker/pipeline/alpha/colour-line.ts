@@ -46,6 +46,8 @@ export function colourLineAlpha(image: RgbImage, alpha: Uint8Array, radius: numb
   const sat = new Float64Array((side + 1) * (side + 1) * K);
   // Per pixel: each box's K sums.
   const sums = new Float64Array(BOXES * K);
+  // Per pixel: each box's opaque and clear mean colours (NaN: too few pixels of that side).
+  const means = new Float64Array(BOXES * 6);
   // New alpha in the top byte, the band colour (when asked) below.
   const writes = new PixelWrites();
   forEachSoftTile(alpha, W, H, r, T, ({ x0, y0, x1, y1, rx0, ry0, rw, rh }) => {
@@ -108,17 +110,36 @@ export function colourLineAlpha(image: RgbImage, alpha: Uint8Array, radius: numb
             boxSums(sat, sums, K, ya, yb, xa, (lx + 1) * K);
             boxSums(sat, sums, 2 * K, ya, yb, lx * K, xb);
           }
+          // Each box's two means once (a division per channel), then the nine pairs from them.
+          for (let b = 0, o = 0; b < BOXES; b++, o += K) {
+            const fn = sums[o + 4]!;
+            const bn = sums[o + 9]!;
+            for (let c = 0; c < 3; c++) {
+              means[b * 6 + c] = fn >= MIN_SIDE ? sums[o + c]! / fn : NaN;
+              means[b * 6 + 3 + c] = bn >= MIN_SIDE ? sums[o + 5 + c]! / bn : NaN;
+            }
+          }
           let best = Infinity;
-          for (let fo = 0; fo < BOXES * K; fo += K) {
-            if (sums[fo + 4]! < MIN_SIDE) continue;
-            for (let bo = 0; bo < BOXES * K; bo += K) {
-              if (sums[bo + 9]! < MIN_SIDE) continue;
-              const d = distortion(sums, fo, bo, I0, I1, I2);
+          for (let fb = 0; fb < BOXES; fb++) {
+            const Fr = means[fb * 6]!, Fg = means[fb * 6 + 1]!, Fb = means[fb * 6 + 2]!;
+            if (Fr !== Fr) continue; // too few opaque pixels in this box
+            for (let bb = 0; bb < BOXES; bb++) {
+              const Br = means[bb * 6 + 3]!, Bg = means[bb * 6 + 4]!, Bb = means[bb * 6 + 5]!;
+              if (Br !== Br) continue;
+              const dr = Fr - Br, dg = Fg - Bg, db = Fb - Bb;
+              const len2 = dr * dr + dg * dg + db * db;
+              if (len2 < MIN_LINE) continue;
+              // Squared colour distance from the pixel to the nearest point of the F-B segment (not
+              // divided by the segment's length: set A 3.68 as it is, 3.72 divided).
+              const line = ((I0 - Br) * dr + (I1 - Bg) * dg + (I2 - Bb) * db) / len2;
+              const t = line <= 0 ? 0 : line >= 1 ? 1 : line;
+              const er = I0 - Br - t * dr, eg = I1 - Bg - t * dg, eb = I2 - Bb - t * db;
+              const d = er * er + eg * eg + eb * eb;
               // Strictly better only: the whole window (box 0) wins ties.
               if (d < best) {
                 best = d;
-                f = fo;
-                g = bo;
+                f = fb * K;
+                g = bb * K;
               }
             }
           }
@@ -186,25 +207,6 @@ export function applyBandColours(rgba: Uint8Array, band: BandColourList): void {
 function boxSums(sat: Float64Array, sums: Float64Array, o: number, ya: number, yb: number, xa: number, xb: number): void {
   const p11 = yb + xb, p01 = ya + xb, p10 = yb + xa, p00 = ya + xa;
   for (let c = 0; c < 10; c++) sums[o + c] = sat[p11 + c]! - sat[p01 + c]! - sat[p10 + c]! + sat[p00 + c]!;
-}
-
-/**
- * How far the pixel lies from the segment between the opaque mean of box `fo` and the clear
- * mean of box `bo` (squared colour distance to its nearest point; not divided by the segment's
- * length: set A 3.68 as it is, 3.72 divided); Infinity when the two means are too close to
- * define a line.
- */
-function distortion(sums: Float64Array, fo: number, bo: number, I0: number, I1: number, I2: number): number {
-  const fn = sums[fo + 4]!;
-  const bn = sums[bo + 9]!;
-  const Br = sums[bo + 5]! / bn, Bg = sums[bo + 6]! / bn, Bb = sums[bo + 7]! / bn;
-  const dr = sums[fo]! / fn - Br, dg = sums[fo + 1]! / fn - Bg, db = sums[fo + 2]! / fn - Bb;
-  const len2 = dr * dr + dg * dg + db * db;
-  if (len2 < MIN_LINE) return Infinity;
-  const line = ((I0 - Br) * dr + (I1 - Bg) * dg + (I2 - Bb) * db) / len2;
-  const t = line <= 0 ? 0 : line >= 1 ? 1 : line;
-  const er = I0 - Br - t * dr, eg = I1 - Bg - t * dg, eb = I2 - Bb - t * db;
-  return er * er + eg * eg + eb * eb;
 }
 
 function clampByte(v: number): number {
