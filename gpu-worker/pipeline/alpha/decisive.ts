@@ -1,5 +1,5 @@
 import { responseCurve } from './curve.js';
-import { distanceTo } from './distance.js';
+import { distanceAcross } from './distance.js';
 import { fillHoles } from './holes.js';
 import { removeIslands } from './islands.js';
 import type { AlphaSpec } from './options.js';
@@ -40,8 +40,8 @@ export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spe
   const subject = removeIslands(a8, width, height, spec.islandMinFraction, spec.joinLevel);
   const { mask, keep } = subject;
   const filled = fillHoles(mask, width, height, spec.holeMaxFraction, spec.holeClearMax < 1 ? { map: a8, clearLevel: CLEARLY_OUT, clearMax: spec.holeClearMax } : undefined);
-  const dIn = distanceTo(mask, width, height, 0, spec.bandInside + 1);
-  const dOut = distanceTo(mask, width, height, 1, spec.bandOutside + 1);
+  // Inside the subject: distance to the background; outside: distance to the subject.
+  const dist = distanceAcross(mask, width, height, spec.bandInside + 1, spec.bandOutside + 1);
   // The band keeps the model's own values when the photo decides it later at full resolution
   // (see `curveEnlarged`); the curve decides it when the map is all there is.
   const fittedLater = (spec.edgeAware || spec.colourLine) && enlargement >= spec.edgeMinScale && !spec.curveEnlarged;
@@ -61,11 +61,11 @@ export function decisiveAlpha(a8: Uint8Array, width: number, height: number, spe
         if (x >= right) right = x + 1;
         if (y < top) top = y;
         if (y >= bottom) bottom = y + 1;
-        const deep = dIn[i]! > spec.bandInside;
+        const deep = dist[i]! > spec.bandInside;
         if (deep && v < CLEARLY_IN) uncertain++;
         out = deep ? 255 : lut[v]!;
       } else {
-        const far = dOut[i]! > spec.bandOutside || !keep[i];
+        const far = dist[i]! > spec.bandOutside || !keep[i];
         if (far && v > CLEARLY_OUT) uncertain++;
         out = far ? 0 : lut[v]!;
       }

@@ -24,6 +24,8 @@ export function fillHoles(mask: Uint8Array, width: number, height: number, maxFr
   const background = labelComponents(width, height, outside, false);
   const limit = maxFraction * area;
   const fill = Uint8Array.from(background.areas, (a, c) => (c > 0 && !background.touchesBorder[c] && a <= limit ? 1 : 0));
+  // No enclosed hole small enough (the common case): nothing to count or fill.
+  if (!fill.includes(1)) return 0;
   if (confidence) {
     // Clearly-background pixels per candidate hole; holes the model is sure of stay open.
     const clear = new Float64Array(background.areas.length);

@@ -5,7 +5,7 @@ import { hasSoft } from '../../../gpu-worker/pipeline/alpha/soft-tiles.js';
 import { labelComponents } from '../../../gpu-worker/pipeline/alpha/components.js';
 import { responseCurve } from '../../../gpu-worker/pipeline/alpha/curve.js';
 import { decisiveAlpha } from '../../../gpu-worker/pipeline/alpha/decisive.js';
-import { distanceTo } from '../../../gpu-worker/pipeline/alpha/distance.js';
+import { distanceAcross, distanceTo } from '../../../gpu-worker/pipeline/alpha/distance.js';
 import { edgeAwareAlpha } from '../../../gpu-worker/pipeline/alpha/edges.js';
 import { fillHoles } from '../../../gpu-worker/pipeline/alpha/holes.js';
 import { removeIslands } from '../../../gpu-worker/pipeline/alpha/islands.js';
@@ -92,6 +92,20 @@ describe('labelComponents against a flood fill', () => {
         assert.deepEqual(got.labels, want, `mask ${t} (${w}x${h}, eight ${eight})`);
         for (let c = 1; c < got.areas.length; c++) assert.equal(got.areas[c], want.filter((l) => l === c).length);
       }
+    }
+  });
+});
+
+describe('distanceAcross', () => {
+  it('equals distanceTo to the background inside and to the subject outside, on random masks', () => {
+    let seed = 11;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (const [w, h, p] of [[37, 23, 0.5], [64, 48, 0.8], [50, 1, 0.3], [1, 40, 0.6]] as const) {
+      const mask = Uint8Array.from({ length: w * h }, () => (rnd() < p ? 1 : 0));
+      const both = distanceAcross(mask, w, h, 4, 6);
+      const inside = distanceTo(mask, w, h, 0, 4);
+      const outside = distanceTo(mask, w, h, 1, 6);
+      for (let i = 0; i < mask.length; i++) assert.equal(both[i], mask[i] ? inside[i] : outside[i], `${w}x${h} pixel ${i}`);
     }
   });
 });
