@@ -27,9 +27,9 @@ const BOXES = 3;
  * closest to the pixel's colour is used. Where the fur or the background changes colour along
  * the edge inside the window (a dark patch beside a light one, sky next to grass), the half
  * on the pixel's own side holds the colours that mixed into it. Quality bench set A, edge
- * colour error 3.84 -> 3.68 (all other steps as now), for ~90 ms more per 12 MP photo (the
- * raccoon: 338k soft pixels) than the whole window alone; all four halves (25 pairs) 3.64 for
- * about twice that.
+ * colour error 3.84 -> 3.68 (all other steps as now), for 45-90 ms more per 12 MP photo (the
+ * raccoon: 338k soft pixels; this step alone 131-141 -> 183-188 ms, the edge stage 199-218 ->
+ * 299-306 ms) than the whole window alone; all four halves (25 pairs) 3.64 for about twice that.
  * With `colours`, the same sums also give each soft pixel its band colour (what alpha/colour.ts
  * `bandColours` computes with the new alpha, in the same pass instead of a second one over
  * the band: ~80 ms per 12 MP photo), returned for `applyBandColours`.
