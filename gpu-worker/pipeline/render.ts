@@ -59,14 +59,16 @@ export interface RenderRequest {
  *    but the code behind the same settings changed as well).
  * 6: the colour line tries the window's halves along the outline, the second colour pass's
  *    gain (UNMIX_PRIOR), the response curve's default high end 240.
+ * 7: the preview leaves the band steps out for a map smaller than it or a band over budget
+ *    (`previewSteps`; no shipped preset's preview changes, a small test model's does).
  */
-export const RENDERING_VERSION = 6;
+export const RENDERING_VERSION = 7;
 
 /**
  * The alpha settings are part of the rendering: a model spec with other thresholds makes other
  * bytes; so is the kernel that resizes the photo for the model (`input.resize`): the same
  * weights see other pixels.
- * @example renderingId(true, DEFAULT_ALPHA, 'linear') // 'render-6+refine+alpha-1f0c…+resize-linear'
+ * @example renderingId(true, DEFAULT_ALPHA, 'linear') // 'render-7+refine+alpha-1f0c…+resize-linear'
  */
 export function renderingId(refine: boolean, alpha?: AlphaSpec, resize?: string): string {
   return `render-${RENDERING_VERSION}${refine ? '+refine' : ''}${alpha ? `+alpha-${fingerprint(JSON.stringify(alpha))}` : ''}${resize ? `+resize-${resize}` : ''}`;
@@ -139,11 +141,11 @@ export type PreviewRequest = Omit<RenderRequest, 'kinds'>;
 /**
  * The preview, composed at its own size (768 px on the long side) straight from the
  * decided alpha: no full-size alpha, edge step or full-size composite is needed, so it is
- * ready tens of milliseconds after inference, before the full-size outputs are encoded
- * (the edge step runs only when the map is much smaller than the preview: a small model).
+ * ready tens of milliseconds after inference, before the full-size outputs are encoded.
  * Its colours come from the model-sized copy when that is at least as large as the preview
  * (one cheap resize instead of one of the whole photo), else from the photo; refinement and
- * the band colours run as in the full cutout, at the preview's scale.
+ * the band steps run as in the full cutout, at the preview's scale, where `previewSteps`
+ * lets them (a map at least the preview's size, a band within budget).
  * @example const preview = await renderPreview({ image, resized, map, output: spec.output, refine: true, alpha: spec.alpha, prepared })
  */
 export async function renderPreview(req: PreviewRequest): Promise<RenderedOutput> {
@@ -152,13 +154,47 @@ export async function renderPreview(req: PreviewRequest): Promise<RenderedOutput
   const source = resized.width >= width && resized.height >= height ? resized : image;
   const alpha8 = req.prepared ? req.prepared.alpha : req.alpha ? prepareAlpha(map, req.output, req.alpha, image).alpha : mapToAlpha(map, req.output);
   const [rgb, enlarged] = await Promise.all([resizeRgb(source, width, height), upsampleAlpha(alpha8, map.width, map.height, width, height)]);
-  // Only a map smaller than the preview (a small model) needs its band fitted to the photo.
-  const fitted = alphaEdges(rgb, enlarged, map.width, map.height, req.alpha);
+  const spec = previewSteps(req.alpha, enlarged, width, height, map.width, map.height);
+  const fitted = alphaEdges(rgb, enlarged, map.width, map.height, spec);
   const { alpha } = fitted;
   const small = map.width === resized.width && map.height === resized.height;
   // The means' spread follows the photo (refine.ts's 12 full-resolution pixels), scaled to the preview.
-  const grid = req.refine && needsGrid(req.alpha) ? await colourGrid(small ? resized : rgb, small ? alpha8 : alpha, width, height, { sigma: Math.max(0.5, (12 * width) / image.width) }) : undefined;
-  return encodePreview(composeCutout(rgb, fitted, grid, map.width, map.height, req.alpha), width, height);
+  const grid = req.refine && needsGrid(spec) ? await colourGrid(small ? resized : rgb, small ? alpha8 : alpha, width, height, { sigma: Math.max(0.5, (12 * width) / image.width) }) : undefined;
+  return encodePreview(composeCutout(rgb, fitted, grid, map.width, map.height, spec), width, height);
+}
+
+/**
+ * The preview's band steps (colour line, band colours, second pass) run only while its soft
+ * band holds at most this many pixels: their cost follows the band (~1 µs per soft pixel at
+ * the preview's scale), so this bounds them to ~50 ms. A real model's decided alpha leaves a
+ * thin band (ISNet on the test photos: 0.1-11 % of the preview, at most ~14k pixels on a
+ * 768 x 576 one, ~10-20 ms); a map that decides little would pay them on most of the frame.
+ */
+export const PREVIEW_BAND_BUDGET = 50_000;
+
+/**
+ * The alpha steps for the preview: the spec's, without the band steps (the preview's alpha is
+ * then the decided alpha as enlarged, its colours refine.ts's colour grid: the rendering before
+ * issue 16's band steps) when
+ * - the map is smaller than the preview (`mapWidth` x `mapHeight`): the band is enlarged with
+ *   it, and fitting it to the photo works in windows of several radii per map pixel (the
+ *   bench's 64-px test model: 48-px windows over 281k of the preview's 400k pixels, ~300 ms on
+ *   2 cores, where the preview's point is to come first). Every shipped preset's map is
+ *   1024 px, larger than the preview, so this is a test model's or a future small preset's case;
+ * - or the soft band is over PREVIEW_BAND_BUDGET.
+ * The full-size outputs run every step either way.
+ * @example const spec = previewSteps(DEFAULT_ALPHA, enlarged, 768, 520, 1024, 1024)
+ */
+export function previewSteps(spec: AlphaSpec | undefined, enlarged: Uint8Array, width: number, height: number, mapWidth: number, mapHeight: number): AlphaSpec | undefined {
+  if (!spec || !(spec.colourLine || spec.bandColours || spec.secondPass || spec.edgeAware)) return spec;
+  const without: AlphaSpec = { ...spec, edgeAware: false, colourLine: false, bandColours: false, secondPass: false };
+  if (mapWidth < width || mapHeight < height) return without;
+  let soft = 0;
+  for (let i = 0; i < enlarged.length; i++) {
+    const a = enlarged[i]!;
+    if (a !== 0 && a !== 255 && ++soft > PREVIEW_BAND_BUDGET) return without;
+  }
+  return spec;
 }
 
 async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {

@@ -70,7 +70,7 @@ describe('renderOutputs', () => {
   });
   it('the rendering id names the alpha settings', () => {
     assert.notEqual(renderingId(true, DEFAULT_ALPHA), renderingId(true, AlphaSpec.parse({ curveHigh: 230 })));
-    assert.match(renderingId(true, DEFAULT_ALPHA), /^render-6\+refine\+alpha-[0-9a-f]{8}$/);
+    assert.match(renderingId(true, DEFAULT_ALPHA), /^render-7\+refine\+alpha-[0-9a-f]{8}$/);
     // The model input's resize kernel changes what the model sees, so it is part of the id.
     assert.notEqual(renderingId(true, DEFAULT_ALPHA, 'linear'), renderingId(true, DEFAULT_ALPHA, 'lanczos3'));
     assert.match(renderingId(true, DEFAULT_ALPHA, 'linear'), /\+resize-linear$/);
