@@ -51,9 +51,11 @@ export interface StatusStore {
   /**
    * Compare-and-swap: `change` gets the current document and returns the next one, or
    * undefined for "no change". It may run several times (once per 412), so keep it pure.
-   * Resolves undefined when no document exists.
+   * Resolves undefined when no document exists. `known`: the document as this caller last
+   * stored or read it; the first swap is tried on it without reading (one round trip instead
+   * of two), and a 412 or a "no change" on it falls back to reading the current document.
    */
-  update(jobId: string, change: (current: JobStatus) => JobStatus | undefined): Promise<UpdateResult | undefined>;
+  update(jobId: string, change: (current: JobStatus) => JobStatus | undefined, known?: StoredStatus): Promise<UpdateResult | undefined>;
   /** Set labels on the current generation (metadata only; the document is unchanged). */
   label(jobId: string, labels: Record<string, string>): Promise<void>;
 }
@@ -87,6 +89,18 @@ export function createStatusStore(objects: DocObjects, options: StatusStoreOptio
     return { ...found.stat, doc };
   }
 
+  /** Write `next` if the document is still at `generation`; undefined when it moved (412). */
+  async function swap(jobId: string, next: JobStatus, generation: string): Promise<UpdateResult | undefined> {
+    const valid = parseOrThrow(JobStatus, 'JobStatus', next);
+    try {
+      const stat = await objects.write(statusObjectName(jobId), encode(valid), generation);
+      return { changed: true, stored: { ...stat, doc: valid } };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      return undefined;
+    }
+  }
+
   return {
     head: (jobId) => objects.stat(statusObjectName(jobId)),
     get,
@@ -105,19 +119,23 @@ export function createStatusStore(objects: DocObjects, options: StatusStoreOptio
       }
       throw new RetryableError('conflict', `status document for ${valid.jobId} kept changing during create`);
     },
-    async update(jobId, change) {
+    async update(jobId, change, known) {
+      // A known document is only a guess at the current one: a swap on it that succeeds
+      // proves it was current; anything else (412, or no change wanted) is decided on a read.
+      if (known) {
+        const next = change(known.doc);
+        if (next !== undefined) {
+          const swapped = await swap(jobId, next, known.generation);
+          if (swapped) return swapped;
+        }
+      }
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const current = await get(jobId);
         if (!current) return undefined;
         const next = change(current.doc);
         if (next === undefined) return { changed: false, stored: current };
-        const valid = parseOrThrow(JobStatus, 'JobStatus', next);
-        try {
-          const stat = await objects.write(statusObjectName(jobId), encode(valid), current.generation);
-          return { changed: true, stored: { ...stat, doc: valid } };
-        } catch (err) {
-          if (!(err instanceof PreconditionFailedError)) throw err;
-        }
+        const swapped = await swap(jobId, next, current.generation);
+        if (swapped) return swapped;
         await sleep(BASE_WAIT_MS * 2 ** (attempt - 1) * (0.5 + Math.random()));
       }
       throw new RetryableError('conflict', `status document for ${jobId} kept changing: gave up after ${maxAttempts} attempts`);

@@ -6,7 +6,7 @@ import { RetryableError, classify } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { endingWriter, queuedFromMessage, readJobMessage, toFailed, toProcessing, toSucceeded, withPreview } from '../../shared/job/index.js';
 import { jobError } from '../../shared/messages.js';
-import type { StatusStore, UpdateResult } from '../../shared/status-store.js';
+import type { StatusStore, StoredStatus, UpdateResult } from '../../shared/status-store.js';
 import type { ImagePipeline, RenderedOutput } from '../pipeline/contract.js';
 import type { CompletionPublisher } from './completion-publisher.js';
 import { recordForeignSource, recordInvalidMessage } from './invalid-message.js';
@@ -136,6 +136,8 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   const claimed = await claim(deps, msg, now);
   if (!claimed.changed) return finishAlreadyDone(deps, claimed.stored.doc, log, msg.trace?.traceparent);
   log.info({ event: EVENTS.job.processing, attempts: claimed.stored.doc.attempts }, 'job processing');
+  // The status as this job last stored it: the next writes swap on it without reading first.
+  let latest = claimed.stored;
 
   await applyDebugHooks(deps.hooks, msg);
 
@@ -154,9 +156,9 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
   if (!outputs) {
     // The preview is written and shown in the status as soon as the pipeline has it, while
     // the full-size outputs are still being encoded; the job ends only after it is shown.
-    let early: { result: () => Promise<OutputObject> } | undefined;
+    let early: { result: () => Promise<Shown> } | undefined;
     const onPreview = (preview: RenderedOutput): void => {
-      early ??= background(showPreview(deps, msg.jobId, preview, log, now, () => performance.now() - started).then((shown) => ((timings['preview_shown'] = shown.atMs), shown.output)));
+      early ??= background(showPreview(deps, msg.jobId, preview, log, now, () => performance.now() - started, claimed.stored).then((shown) => ((timings['preview_shown'] = shown.atMs), shown)));
     };
     const result = await pipeline.process({ jobId: msg.jobId, bytes: await download.result(), outputs: msg.outputs, ...(msg.outputs.includes('preview') ? { onPreview } : {}) });
     for (const [stage, ms] of Object.entries(result.timingsMs)) {
@@ -165,7 +167,9 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
     }
     deps.metrics.batchSize(result.batchSize);
     quality = result.quality;
-    const shown = early ? await early.result() : undefined;
+    const shownPreview = early ? await early.result() : undefined;
+    if (shownPreview) latest = shownPreview.stored;
+    const shown = shownPreview?.output;
     const rest = result.outputs.filter((o) => !(shown && o.kind === 'preview'));
     const written = await timed('upload', () => deps.results.write(msg.jobId, rest));
     outputs = msg.outputs.map((k) => (shown?.kind === k ? shown : written.find((o) => o.kind === k))).filter((o): o is OutputObject => o !== undefined);
@@ -174,8 +178,11 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
 
   const done = outputs;
   const verdict = quality;
-  const final = await updateStatus(deps.statusStore, msg.jobId, (s) =>
-    toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit, ...(verdict ? { quality: verdict } : {}) }, now()),
+  const final = await updateStatus(
+    deps.statusStore,
+    msg.jobId,
+    (s) => toSucceeded(s, { outputs: done, model: { id: model.id, provider: model.provider, ...(model.sha256 ? { sha256: model.sha256 } : {}) }, timingsMs: timings, cacheHit, ...(verdict ? { quality: verdict } : {}) }, now()),
+    latest,
   );
   await deps.completions.announce(final.stored.doc, msg.trace?.traceparent);
   deps.metrics.stageDuration('total', timings['total']);
@@ -194,14 +201,21 @@ async function runJob(deps: JobHandlerDeps, msg: JobMessage, log: Logger, now: (
  * status document (compare-and-swap; a job that ended meanwhile is left as it is).
  * `atMs`: when the status carried it, in ms since the job started.
  */
-async function showPreview(deps: JobHandlerDeps, jobId: string, preview: RenderedOutput, log: Logger, now: () => Date, elapsed: () => number): Promise<{ output: OutputObject; atMs: number }> {
+async function showPreview(deps: JobHandlerDeps, jobId: string, preview: RenderedOutput, log: Logger, now: () => Date, elapsed: () => number, known: StoredStatus): Promise<Shown> {
   const [output] = await deps.results.write(jobId, [preview]);
   if (!output) throw new RetryableError('internal', `job ${jobId}: the preview was not written`);
-  const shown = await updateStatus(deps.statusStore, jobId, (s) => withPreview(s, output, now()));
+  const shown = await updateStatus(deps.statusStore, jobId, (s) => withPreview(s, output, now()), known);
   const atMs = elapsed();
   if (shown.changed) log.info({ event: EVENTS.job.preview_shown, atMs: Math.round(atMs), width: output.width, height: output.height }, 'preview in the status while the full-size outputs are encoded');
   if (deps.hooks?.previewHoldMs) await (deps.hooks.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(deps.hooks.previewHoldMs);
-  return { output, atMs };
+  return { output, atMs, stored: shown.stored };
+}
+
+/** The preview as shown: its object, when the status carried it, and the status document as stored then. */
+interface Shown {
+  output: OutputObject;
+  atMs: number;
+  stored: StoredStatus;
 }
 
 /**
@@ -277,9 +291,12 @@ async function applyDebugHooks(hooks: DebugHooks | undefined, msg: JobMessage): 
   }
 }
 
-/** Compare-and-swap through the shared store; a vanished document is worth a retry, not a crash. */
-async function updateStatus(store: StatusStore, jobId: string, change: (current: JobStatus) => JobStatus | undefined): Promise<UpdateResult> {
-  const result = await store.update(jobId, change);
+/**
+ * Compare-and-swap through the shared store; a vanished document is worth a retry, not a crash.
+ * `known`: the document as this job last stored it (tried first without a read, see StatusStore.update).
+ */
+async function updateStatus(store: StatusStore, jobId: string, change: (current: JobStatus) => JobStatus | undefined, known?: StoredStatus): Promise<UpdateResult> {
+  const result = await store.update(jobId, change, known);
   if (!result) throw new RetryableError('conflict', `status document of job ${jobId} is missing`);
   return result;
 }

@@ -35,14 +35,18 @@ export class FakeDocObjects implements DocObjects {
   beforeWrite: ((name: string) => void) | undefined;
   failWith: Error | undefined;
   writes = 0;
+  /** stat and read calls (a read is a stat and a download on Cloud Storage). */
+  reads = 0;
 
   async stat(name: string): Promise<DocStat | undefined> {
     if (this.failWith) throw this.failWith;
+    this.reads++;
     const d = this.docs.get(name);
     return d && { ...d.stat, labels: { ...d.stat.labels } };
   }
   async read(name: string): Promise<{ body: Buffer; stat: DocStat } | undefined> {
     if (this.failWith) throw this.failWith;
+    this.reads++;
     const d = this.docs.get(name);
     return d && { body: d.body, stat: { ...d.stat, labels: { ...d.stat.labels } } };
   }

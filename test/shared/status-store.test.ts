@@ -82,6 +82,49 @@ describe('status store', () => {
     await assert.rejects(store.update(JOB, (d) => withState(d, 'processing', T1)), (err: unknown) => err instanceof RetryableError && err.code === 'conflict');
   });
 
+  it('swaps on a known current document without reading it', async () => {
+    const { store, objects, waits } = setup();
+    const created = await store.create(queued());
+    const reads = objects.reads;
+    const r = await store.update(JOB, (d) => withState(d, 'processing', T1, { attempts: d.attempts + 1 }), created.stored);
+    assert.equal(r?.changed, true);
+    assert.equal(objects.reads, reads, 'no read');
+    assert.equal(objects.writes, 2);
+    assert.deepEqual(waits, []);
+    assert.equal((await store.get(JOB))?.doc.state, 'processing');
+    assert.equal(r?.stored.generation, (await store.head(JOB))?.generation);
+  });
+
+  it('a known document that is no longer current: the change is applied to the current one, at once', async () => {
+    const { store, objects, waits } = setup();
+    const created = await store.create(queued());
+    // Another writer moved the job on since this caller stored it.
+    objects.put(statusObjectName(JOB), Buffer.from(JSON.stringify(withState(queued(), 'processing', T1, { attempts: 1 }))));
+    const seen: string[] = [];
+    const r = await store.update(
+      JOB,
+      (d) => {
+        seen.push(d.state);
+        return withState(d, 'failed', T1, { attempts: d.attempts + 1 });
+      },
+      created.stored,
+    );
+    assert.deepEqual(seen, ['queued', 'processing'], 'tried on the known document, then on the current one');
+    assert.deepEqual(r?.stored.doc.transitions.map((t) => t.state), ['queued', 'processing', 'failed']);
+    assert.equal(r?.stored.doc.attempts, 2);
+    assert.deepEqual(waits, [], 'a stale guess is not contention: no back-off');
+  });
+
+  it('"no change" on a known document is decided on the current one', async () => {
+    const { store, objects } = setup();
+    const created = await store.create(queued());
+    objects.put(statusObjectName(JOB), Buffer.from(JSON.stringify(withState(queued(), 'processing', T1, { attempts: 1 }))));
+    // No change wanted for a queued document, a change for a processing one.
+    const r = await store.update(JOB, (d) => (d.state === 'queued' ? undefined : withState(d, 'failed', T1)), created.stored);
+    assert.equal(r?.changed, true);
+    assert.equal(r?.stored.doc.state, 'failed');
+  });
+
   const noops: Array<{ name: string; change: (d: JobStatus) => JobStatus | undefined }> = [{ name: 'change returns undefined', change: () => undefined }];
   for (const { name, change } of noops) {
     it(`writes nothing when ${name}`, async () => {
@@ -161,5 +204,19 @@ describe('status store over Cloud Storage (gcsDocObjects, against the storage em
     assert.equal(after?.labels['petcutout-job-published'], '7');
     const [meta] = await storage.bucket(BUCKET).file(statusObjectName(JOB)).getMetadata();
     assert.equal(meta.cacheControl, 'no-store');
+  });
+
+  it("swaps on the generation a write returned (a worker's claim, preview, end), and a stale one falls back to reading", async () => {
+    const store = createStatusStore(gcsDocObjects(storage.bucket(BUCKET)));
+    const start = await store.get(JOB);
+    assert.ok(start);
+    const one = await store.update(JOB, (d) => ({ ...d, attempts: d.attempts + 1 }), start);
+    const two = await store.update(JOB, (d) => ({ ...d, attempts: d.attempts + 1 }), one!.stored);
+    assert.equal(two?.stored.doc.attempts, start.doc.attempts + 2);
+    assert.equal(two?.stored.generation, (await store.head(JOB))?.generation, 'the returned generation is the stored one');
+    // `one` is stale now: the real 412 sends the change to the current document.
+    const three = await store.update(JOB, (d) => ({ ...d, attempts: d.attempts + 1 }), one!.stored);
+    assert.equal(three?.stored.doc.attempts, start.doc.attempts + 3);
+    assert.equal((await store.get(JOB))?.doc.attempts, start.doc.attempts + 3);
   });
 });
