@@ -53,7 +53,8 @@ export interface StatusStore {
    * undefined for "no change". It may run several times (once per 412), so keep it pure.
    * Resolves undefined when no document exists. `known`: the document as this caller last
    * stored or read it; the first swap is tried on it without reading (one round trip instead
-   * of two), and a 412 or a "no change" on it falls back to reading the current document.
+   * of three: a read is a stat and a download), and a 412 or a "no change" on it falls back
+   * to reading the current document.
    */
   update(jobId: string, change: (current: JobStatus) => JobStatus | undefined, known?: StoredStatus): Promise<UpdateResult | undefined>;
   /** Set labels on the current generation (metadata only; the document is unchanged). */
