@@ -139,6 +139,11 @@ async function pythonStyle(bytes: Buffer, map: SaliencyMap): Promise<Record<stri
   return t;
 }
 
+/** One run's wall time for the three full-size outputs (the preview's encode is timed apart). */
+function fullTotal(run: Record<string, number>): number {
+  return Object.entries(run).reduce((s, [k, v]) => (k.startsWith('encode preview') ? s : s + v), 0);
+}
+
 function table(title: string, runs: Record<string, number>[]): number {
   console.log(`\n${title} (median of ${runs.length})`);
   let total = 0;
@@ -147,7 +152,7 @@ function table(title: string, runs: Record<string, number>[]): number {
     if (!key.startsWith('encode preview')) total += m;
     console.log(`  ${key.padEnd(44)} ${ms(m)}`);
   }
-  const totals = median(runs.map((r) => Object.entries(r).reduce((s, [k, v]) => (k.startsWith('encode preview') ? s : s + v), 0)));
+  const totals = median(runs.map(fullTotal));
   console.log(`  ${'total, three full-size outputs'.padEnd(44)} ${ms(totals)}   (sum of medians ${total.toFixed(0)} ms)`);
   return totals;
 }
@@ -225,7 +230,6 @@ async function main(): Promise<void> {
   // Each run's two passes ran back to back, so their difference is what the steps cost at
   // that moment; the median of those differences is steadier than the difference of the two
   // medians when this machine's speed drifts during the bench (seen here: +121 to +585 ms).
-  const fullTotal = (r: Record<string, number>): number => Object.entries(r).reduce((s, [k, v]) => (k.startsWith('encode preview') ? s : s + v), 0);
   const paired = alphaSteps.map((r, i) => fullTotal(r) - fullTotal(ours[i]!)).sort((a, b) => a - b);
   const cost = median(paired);
   console.log(`  alpha steps cost ${(stepsTotal - oursTotal).toFixed(0)} ms per 12 MP photo as the difference of the medians`);
